@@ -1,0 +1,1 @@
+"""FHIR R4 basics used everywhere: NHS numbers, OperationOutcome errors, NDJSON."""
