@@ -34,3 +34,4 @@ def version() -> None:
 
 
 # --- subcommands, one block per capability (keep this list sorted by capability) ---
+# (capabilities append their registrations below this line)
