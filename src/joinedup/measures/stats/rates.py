@@ -1,0 +1,37 @@
+"""Crude rates with exact Poisson (fewer than 10 events) or Byar's confidence limits."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from joinedup.measures.stats.interval import Interval, all_scalar, as_float_array, make_interval
+from joinedup.measures.stats.poisson import count_limits
+
+
+def rate_ci(
+    count: ArrayLike,
+    denominator: ArrayLike,
+    confidence: float = 0.95,
+    per: float = 100_000,
+) -> Interval:
+    """Rate ``count / denominator * per`` with exact (< 10 events) or Byar's limits.
+
+    The count may exceed the denominator (events per person-year). NA in gives NA out.
+
+    >>> rate_ci(65, 100, per=100)
+    Interval(value=65.0, lower=50.16318771045943, upper=82.84913854593984)
+    """
+    events = np.atleast_1d(as_float_array(count, "count"))
+    population = np.atleast_1d(as_float_array(denominator, "denominator"))
+    events, population = np.broadcast_arrays(events, population)
+    known = ~(np.isnan(events) | np.isnan(population))
+    if np.any(events[known] < 0):
+        raise ValueError("counts must be 0 or more")
+    if np.any(population[known] <= 0):
+        raise ValueError("denominators must be greater than 0")
+    lower, upper = count_limits(events, confidence)
+    scale = per / population
+    return make_interval(
+        events * scale, lower * scale, upper * scale, scalar=all_scalar(count, denominator)
+    )
