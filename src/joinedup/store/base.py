@@ -1,0 +1,442 @@
+"""The one store interface every capability codes against (issue 3).
+
+``open_store(url)`` (in :mod:`joinedup.store`) returns a :class:`Store` for
+``sqlite:///path.db`` or ``postgresql://…`` and creates/migrates the schema on open.
+
+Writes happen in units of work: ``with store.transaction() as tx:`` is one database
+transaction (one FHIR transaction); if the block raises, nothing persists. The single-operation
+methods on :class:`Store` (``create``, ``update``, ``delete``…) each run in their own transaction.
+
+Every read-path method takes ``restriction=``: an object with
+``sql(dialect, alias) -> (predicate_sql, params)`` returning a boolean SQL predicate over a row of
+the ``resource`` table aliased ``alias`` (parameters in ``?`` style on both dialects). The store
+ANDs it into every query of that call — matches, totals, paging, ``_include``/``_revinclude``,
+chained and ``_has`` targets, history and ``$everything`` — so a denied resource is
+indistinguishable from a missing one (:class:`NotFound`). ``None`` means unrestricted.
+
+Schema a restriction predicate (or an extension) may rely on; the same names on both dialects:
+
+``resource`` — one row per resource (current version, including deleted resources):
+    ``pk`` integer surrogate key · ``resource_type`` text · ``id`` text · ``version_id`` integer ·
+    ``last_updated`` text, ISO 8601 UTC with microseconds (``2026-11-22T19:30:00.123456+00:00``,
+    so text order is time order) · ``deleted`` integer 0/1 · ``source_org`` text or NULL
+    (the contributing organisation, ``Organization/<id>`` or an ODS code as the writer gave it) ·
+    ``content`` the JSON (text in SQLite, JSONB in PostgreSQL; for a deleted resource the last
+    live version's JSON, so predicates still evaluate).
+``resource_history`` — every version: ``resource_type``, ``id``, ``version_id``, ``last_updated``,
+    ``deleted``, ``source_org``, ``content`` (NULL for a deletion).
+``resource_security`` — ``resource_pk``, ``system``, ``code``: the ``meta.security`` labels of the
+    current version.
+``patient_compartment`` — ``resource_pk``, ``patient_id``: the Patient compartments (R4
+    CompartmentDefinition) the current version belongs to; a Patient is in its own compartment.
+Search index tables (``idx_token``, ``idx_string``, ``idx_date``, ``idx_reference``,
+``idx_quantity``, ``idx_number``, ``idx_uri``) are keyed by ``resource_pk`` and ``param``;
+they are the store's business and may change.
+
+Example restriction ("only resources in the compartment of patients the caller may see")::
+
+    class SeesPatients:
+        def __init__(self, ids: list[str]) -> None:
+            self.ids = ids
+
+        def sql(self, dialect: str, alias: str) -> tuple[str, list[Any]]:
+            marks = ", ".join("?" for _ in self.ids)
+            return (f"EXISTS (SELECT 1 FROM patient_compartment pc "
+                    f"WHERE pc.resource_pk = {alias}.pk AND pc.patient_id IN ({marks}))",
+                    list(self.ids))
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from joinedup.fhir.outcome import FHIRError
+from joinedup.store.search.query import SearchQuery
+
+Dialect = Literal["sqlite", "postgresql"]
+WriteOperation = Literal["create", "update", "delete"]
+Resource = dict[str, Any]
+SearchParams = Sequence[tuple[str, str]]
+"""Search parameters as ``(name, value)`` pairs exactly as in a query string (name may carry
+``:modifier``; repeated names AND, commas inside a value OR)."""
+
+
+class Restriction(Protocol):
+    """An access decision as SQL, ANDed into every query of one read-path call."""
+
+    def sql(self, dialect: str, alias: str) -> tuple[str, list[Any]]:
+        """A boolean predicate over the ``resource`` row aliased ``alias`` and its parameters
+        (``?`` placeholders, in order). ``dialect`` is ``"sqlite"`` or ``"postgresql"``."""
+        ...
+
+
+# --- results -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResource:
+    """One version of one resource as stored."""
+
+    resource_type: str
+    id: str
+    version_id: int
+    last_updated: str
+    """ISO 8601 UTC with microseconds, e.g. ``2026-11-22T19:30:00.123456+00:00``."""
+    deleted: bool
+    resource: Resource | None
+    """The JSON with ``meta.versionId`` and ``meta.lastUpdated`` set by the store; ``None`` for
+    the version that records a deletion."""
+    source_org: str | None = None
+
+    @property
+    def etag(self) -> str:
+        """The HTTP ETag of this version: ``W/"<versionId>"``."""
+        return f'W/"{self.version_id}"'
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """What one write did.
+
+    ``outcome``: ``created`` (new resource, or update-as-create), ``updated``, ``deleted``,
+    ``existing`` (conditional create matched one resource: ``stored`` is that resource and
+    nothing was written), ``absent`` (delete of something that does not exist: nothing written).
+    """
+
+    outcome: Literal["created", "updated", "deleted", "existing", "absent"]
+    stored: StoredResource | None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    """One page of a search (or of ``$everything``).
+
+    ``matches`` are the resources the query matched (Bundle entries with ``search.mode=match``),
+    in the query's ``_sort`` order; ``included`` are ``_include``/``_revinclude`` results
+    (``search.mode=include``), each at most once and never one of ``matches``.
+    ``total`` is the number of matches across all pages (``None`` under ``_total=none``).
+    ``next_cursor``/``prev_cursor`` are opaque keyset tokens; pass one back as the
+    ``_cursor`` parameter with the other parameters unchanged
+    (:meth:`SearchQuery.link_params` builds that list) to get the adjacent page. Keyset paging
+    means a page boundary never shifts when other resources are written meanwhile.
+    For ``_summary=count`` ``matches`` is empty and only ``total`` is set.
+    """
+
+    matches: list[StoredResource]
+    included: list[StoredResource] = field(default_factory=list)
+    total: int | None = None
+    next_cursor: str | None = None
+    prev_cursor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPage:
+    """Versions newest first (``last_updated`` descending); deletions have ``resource=None``."""
+
+    entries: list[StoredResource]
+    total: int | None = None
+    next_cursor: str | None = None
+
+
+# --- errors (all FHIRError, so they become OperationOutcomes) ------------------------------
+
+
+class NotFound(FHIRError):
+    """404: no such resource or version — or the restriction denies it (indistinguishable)."""
+
+    def __init__(self, resource_type: str, id: str, version: int | None = None) -> None:
+        what = f"{resource_type}/{id}" + (f"/_history/{version}" if version else "")
+        super().__init__(f"{what} is not known", status=404, code="not-found")
+
+
+class Gone(FHIRError):
+    """410: the resource existed and was deleted (its history is still readable)."""
+
+    def __init__(self, resource_type: str, id: str, version: int) -> None:
+        super().__init__(
+            f"{resource_type}/{id} was deleted (version {version}); its history is still readable",
+            status=410,
+            code="deleted",
+        )
+        self.version_id = version
+
+
+class VersionConflict(FHIRError):
+    """412: ``If-Match`` named a version that is not the current one."""
+
+    def __init__(self, resource_type: str, id: str, expected: int, current: int | None) -> None:
+        super().__init__(
+            f"{resource_type}/{id} is at version {current}, not {expected}: read it again and "
+            "retry the change",
+            status=412,
+            code="conflict",
+        )
+
+
+class MultipleMatches(FHIRError):
+    """412: a conditional create/update/delete matched more than one resource."""
+
+    def __init__(self, resource_type: str, count: int) -> None:
+        super().__init__(
+            f"the condition matched {count} {resource_type} resources; make it more selective",
+            status=412,
+            code="multiple-matches",
+        )
+
+
+class IdConflict(FHIRError):
+    """409: ``create`` with an explicit id that already exists."""
+
+    def __init__(self, resource_type: str, id: str) -> None:
+        super().__init__(
+            f"{resource_type}/{id} already exists; use update to change it",
+            status=409,
+            code="duplicate",
+        )
+
+
+# --- extensions ------------------------------------------------------------------------------
+
+WriteHook = Callable[["Transaction", StoredResource, WriteOperation], None]
+"""Called inside the writing database transaction after each create/update/delete, with the new
+version (``resource`` is ``None`` for a delete). Raising aborts the whole transaction."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoreExtension:
+    """Tables and write hooks another capability (access, export, audit) adds to the store.
+
+    ``ddl`` maps ``"sqlite"``/``"postgresql"`` to statements run on open (and on
+    registration); make them idempotent (``CREATE TABLE IF NOT EXISTS …``).
+    """
+
+    name: str
+    ddl: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    on_write: WriteHook | None = None
+
+
+# --- units of work -----------------------------------------------------------------------------
+
+
+class Transaction(ABC):
+    """One database transaction. Reads inside it see its own writes and are unrestricted."""
+
+    dialect: Dialect
+
+    @abstractmethod
+    def create(
+        self,
+        resource: Resource,
+        *,
+        id: str | None = None,
+        source_org: str | None = None,
+        if_none_exist: SearchParams | None = None,
+    ) -> WriteResult:
+        """Create a resource (``resource["id"]`` is ignored, as FHIR create says).
+
+        ``id``: the id to use (e.g. one allocated in advance for a Bundle's ``urn:uuid``);
+        :class:`IdConflict` if taken; a new UUID when ``None``.
+        ``if_none_exist``: conditional create. The store claims the condition in a table with a
+        unique index inside this transaction, so concurrent identical conditional creates make
+        exactly one resource; the others (and later ones) get ``outcome="existing"``.
+        More than one match raises :class:`MultipleMatches`.
+        """
+
+    @abstractmethod
+    def update(
+        self,
+        resource: Resource,
+        *,
+        if_match: int | None = None,
+        source_org: str | None = None,
+    ) -> WriteResult:
+        """Write a new version of ``resource["resourceType"]/resource["id"]``; creates it
+        (update-as-create, client id) when absent or deleted. ``if_match``: the version the
+        caller read; :class:`VersionConflict` unless it is the current one (exactly one of many
+        concurrent updates with the same ``if_match`` wins)."""
+
+    @abstractmethod
+    def delete(self, resource_type: str, id: str, *, if_match: int | None = None) -> WriteResult:
+        """Soft delete: a deletion version in history, the resource leaves search.
+        ``outcome="absent"`` when nothing to delete (already deleted or never existed)."""
+
+    @abstractmethod
+    def conditional_update(
+        self,
+        resource: Resource,
+        criteria: SearchParams,
+        *,
+        if_match: int | None = None,
+        source_org: str | None = None,
+    ) -> WriteResult:
+        """FHIR conditional update: no match → create (with ``resource["id"]`` if given),
+        one match → update it, more → :class:`MultipleMatches`."""
+
+    @abstractmethod
+    def conditional_delete(
+        self, resource_type: str, criteria: SearchParams, *, multiple: bool = False
+    ) -> list[WriteResult]:
+        """Delete what ``criteria`` matches; more than one match raises
+        :class:`MultipleMatches` unless ``multiple``."""
+
+    @abstractmethod
+    def read(self, resource_type: str, id: str) -> StoredResource:
+        """Current version (raises :class:`NotFound` / :class:`Gone`), seeing this tx's writes."""
+
+    @abstractmethod
+    def search(self, query: SearchQuery) -> SearchPage:
+        """Search inside this transaction (e.g. to resolve a Bundle's conditional references)."""
+
+    @abstractmethod
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run SQL in this transaction with ``?`` placeholders on both dialects; rows returned
+        (empty for statements without results)."""
+
+
+# --- the store -------------------------------------------------------------------------------
+
+
+class Store(ABC):
+    """A FHIR R4 record store. Thread-safe: share one per process."""
+
+    dialect: Dialect
+
+    # units of work
+
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[Transaction]:
+        """``with store.transaction() as tx:`` — commit on exit, roll back if the block raises."""
+
+    def create(
+        self,
+        resource: Resource,
+        *,
+        id: str | None = None,
+        source_org: str | None = None,
+        if_none_exist: SearchParams | None = None,
+    ) -> WriteResult:
+        """:meth:`Transaction.create` in its own transaction."""
+        with self.transaction() as tx:
+            return tx.create(resource, id=id, source_org=source_org, if_none_exist=if_none_exist)
+
+    def update(
+        self, resource: Resource, *, if_match: int | None = None, source_org: str | None = None
+    ) -> WriteResult:
+        """:meth:`Transaction.update` in its own transaction."""
+        with self.transaction() as tx:
+            return tx.update(resource, if_match=if_match, source_org=source_org)
+
+    def delete(self, resource_type: str, id: str, *, if_match: int | None = None) -> WriteResult:
+        """:meth:`Transaction.delete` in its own transaction."""
+        with self.transaction() as tx:
+            return tx.delete(resource_type, id, if_match=if_match)
+
+    def conditional_update(
+        self,
+        resource: Resource,
+        criteria: SearchParams,
+        *,
+        if_match: int | None = None,
+        source_org: str | None = None,
+    ) -> WriteResult:
+        """:meth:`Transaction.conditional_update` in its own transaction."""
+        with self.transaction() as tx:
+            return tx.conditional_update(
+                resource, criteria, if_match=if_match, source_org=source_org
+            )
+
+    def conditional_delete(
+        self, resource_type: str, criteria: SearchParams, *, multiple: bool = False
+    ) -> list[WriteResult]:
+        """:meth:`Transaction.conditional_delete` in its own transaction."""
+        with self.transaction() as tx:
+            return tx.conditional_delete(resource_type, criteria, multiple=multiple)
+
+    @abstractmethod
+    def bulk_load(self, resources: Iterable[Resource], *, source_org: str | None = None) -> int:
+        """Fast path for ``joinedup load``: write resources that already carry their ids and
+        resolved references, as update-as-create, in batched statements inside one
+        transaction (all or nothing). Returns how many were written. Write hooks still run."""
+
+    # read path (every method takes ``restriction``)
+
+    @abstractmethod
+    def read(
+        self, resource_type: str, id: str, *, restriction: Restriction | None = None
+    ) -> StoredResource:
+        """Current version; :class:`NotFound` (also when denied) or :class:`Gone` (deleted)."""
+
+    @abstractmethod
+    def vread(
+        self,
+        resource_type: str,
+        id: str,
+        version_id: int,
+        *,
+        restriction: Restriction | None = None,
+    ) -> StoredResource:
+        """One version; a deletion version comes back with ``deleted=True, resource=None``.
+        The restriction is evaluated on the resource's current row."""
+
+    @abstractmethod
+    def history(
+        self,
+        resource_type: str | None = None,
+        id: str | None = None,
+        *,
+        since: str | None = None,
+        count: int = 100,
+        cursor: str | None = None,
+        restriction: Restriction | None = None,
+    ) -> HistoryPage:
+        """Instance (type and id), type (type only) or system (neither) history, newest first.
+        ``since``: FHIR instant; only versions with ``last_updated`` >= it. ``count`` per page;
+        ``cursor`` from a previous page's ``next_cursor``. The restriction is evaluated on each
+        resource's current row."""
+
+    @abstractmethod
+    def search(self, query: SearchQuery, *, restriction: Restriction | None = None) -> SearchPage:
+        """Run a query from :func:`joinedup.store.parse_search`."""
+
+    @abstractmethod
+    def everything(
+        self,
+        patient_id: str,
+        *,
+        types: Sequence[str] | None = None,
+        since: str | None = None,
+        count: int = 100,
+        cursor: str | None = None,
+        restriction: Restriction | None = None,
+    ) -> SearchPage:
+        """``Patient/$everything``: the Patient and every current resource in its compartment
+        (``types`` narrows, ``since`` = ``_since``), in a stable order, paged by keyset cursor;
+        ``total`` is the accurate count. Each page's ``included`` holds the resources outside
+        the compartment that its matches refer to (practitioners, organisations,
+        medications…; one may recur on several pages). :class:`NotFound` if the Patient is
+        absent or denied."""
+
+    @abstractmethod
+    def iter_resources(
+        self,
+        types: Sequence[str] | None = None,
+        since: str | None = None,
+        *,
+        restriction: Restriction | None = None,
+    ) -> Iterator[StoredResource]:
+        """Every current (not deleted) resource of ``types`` (all types when ``None``) updated at
+        or after ``since``, streamed in batches: memory stays flat whatever the store size."""
+
+    # extensions and lifecycle
+
+    @abstractmethod
+    def register_extension(self, extension: StoreExtension) -> None:
+        """Create the extension's tables now and call its write hook on every later write."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections."""

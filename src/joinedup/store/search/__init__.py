@@ -1,0 +1,5 @@
+"""FHIR search: parsing ``(name, value)`` pairs into a query and compiling it to SQL."""
+
+from joinedup.store.search.query import SearchQuery, parse_search
+
+__all__ = ["SearchQuery", "parse_search"]

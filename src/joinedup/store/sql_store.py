@@ -1,0 +1,220 @@
+"""The :class:`Store` implementation shared by both dialects; subclasses only open connections."""
+
+# ruff: noqa: S608 — this module composes SQL from fixed fragments, table names and R4
+# parameter codes; every value a caller supplies travels as a bound parameter.
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+
+import orjson
+
+from joinedup.store import reading
+from joinedup.store.base import (
+    HistoryPage,
+    Resource,
+    Restriction,
+    SearchPage,
+    Store,
+    StoredResource,
+    StoreExtension,
+    Transaction,
+)
+from joinedup.store.database import Database, Row
+from joinedup.store.indexing import INDEX_COLUMNS, index_resource
+from joinedup.store.ranges import now_instant
+from joinedup.store.search.execute import run_search
+from joinedup.store.search.query import SearchQuery
+from joinedup.store.writes import SQLTransaction, check_id, check_type, stamped
+
+BULK_BATCH = 2000
+
+
+class SQLStore(Store):
+    """Everything but connection handling, written once for SQLite and PostgreSQL."""
+
+    def __init__(self) -> None:
+        self._extensions: list[StoreExtension] = []
+
+    @abstractmethod
+    def _connect(self, *, write: bool) -> AbstractContextManager[Database]:
+        """A connection inside a database transaction (committed on clean exit, rolled back
+        if the block raises); ``write`` transactions exclude concurrent writers where the
+        dialect needs it."""
+
+    @abstractmethod
+    def _run_ddl(self, statements: Sequence[str]) -> None:
+        """Run schema statements in their own transaction."""
+
+    # --- writes ----------------------------------------------------------------------------------
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Transaction]:
+        with self._connect(write=True) as db:
+            yield SQLTransaction(db, tuple(self._extensions))
+
+    def transaction(self) -> AbstractContextManager[Transaction]:
+        return self._transaction()
+
+    def bulk_load(self, resources: Iterable[Resource], *, source_org: str | None = None) -> int:
+        written = 0
+        with self._connect(write=True) as db:
+            tx = SQLTransaction(db, tuple(self._extensions))
+            batch: list[Resource] = []
+            keys: set[tuple[str, str]] = set()
+            for resource in resources:
+                key = (check_type(resource), check_id(resource.get("id")))
+                if key in keys or len(batch) >= BULK_BATCH:
+                    written += self._bulk_batch(db, tx, batch, source_org)
+                    batch, keys = [], set()
+                batch.append(resource)
+                keys.add(key)
+            written += self._bulk_batch(db, tx, batch, source_org)
+        return written
+
+    def _bulk_batch(
+        self,
+        db: Database,
+        tx: SQLTransaction,
+        batch: list[Resource],
+        source_org: str | None,
+    ) -> int:
+        if not batch:
+            return 0
+        existing: set[tuple[str, str]] = set()
+        by_type: dict[str, list[str]] = {}
+        for resource in batch:
+            by_type.setdefault(resource["resourceType"], []).append(resource["id"])
+        for resource_type, ids in by_type.items():
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                rows = db.query(
+                    "SELECT id FROM resource WHERE resource_type = ? "
+                    f"AND id IN ({', '.join('?' for _ in chunk)})",
+                    [resource_type, *chunk],
+                )
+                existing.update((resource_type, row[0]) for row in rows)
+        fresh = [r for r in batch if (r["resourceType"], r["id"]) not in existing]
+        for resource in batch:
+            if (resource["resourceType"], resource["id"]) in existing:
+                tx.update(resource, source_org=source_org)
+        if not fresh:
+            return len(batch)
+        now = now_instant()
+        pks = db.allocate_pks(len(fresh))
+        resource_rows: list[Row] = []
+        history_rows: list[Row] = []
+        index_rows: dict[str, list[Row]] = {table: [] for table in INDEX_COLUMNS}
+        compartment_rows: list[Row] = []
+        security_rows: list[Row] = []
+        versions: list[StoredResource] = []
+        for pk, resource in zip(pks, fresh, strict=True):
+            body = stamped(resource, resource["id"], 1, now)
+            text = orjson.dumps(body).decode()
+            resource_rows.append(
+                (pk, body["resourceType"], body["id"], 1, now, 0, source_org, text)
+            )
+            history_rows.append((body["resourceType"], body["id"], 1, now, 0, source_org, text))
+            index = index_resource(body)
+            for table, rows in index.rows.items():
+                index_rows[table].extend((pk, *row) for row in rows)
+            compartment_rows.extend((pk, patient) for patient in index.compartment)
+            security_rows.extend((pk, system, code) for system, code in index.security)
+            if self._extensions:
+                versions.append(
+                    StoredResource(
+                        body["resourceType"], body["id"], 1, now, False, body, source_org
+                    )
+                )
+        columns = (
+            "resource_type",
+            "id",
+            "version_id",
+            "last_updated",
+            "deleted",
+            "source_org",
+            "content",
+        )
+        db.insert_rows("resource", ("pk", *columns), resource_rows)
+        db.insert_rows("resource_history", columns, history_rows)
+        for table, rows in index_rows.items():
+            db.insert_rows(table, ("resource_pk", *INDEX_COLUMNS[table]), rows)
+        db.insert_rows("patient_compartment", ("resource_pk", "patient_id"), compartment_rows)
+        db.insert_rows("resource_security", ("resource_pk", "system", "code"), security_rows)
+        for version in versions:
+            tx.run_hooks(version, "create")
+        return len(batch)
+
+    # --- reads -----------------------------------------------------------------------------------
+
+    def read(
+        self, resource_type: str, id: str, *, restriction: Restriction | None = None
+    ) -> StoredResource:
+        with self._connect(write=False) as db:
+            return reading.read(db, resource_type, id, restriction)
+
+    def vread(
+        self,
+        resource_type: str,
+        id: str,
+        version_id: int,
+        *,
+        restriction: Restriction | None = None,
+    ) -> StoredResource:
+        with self._connect(write=False) as db:
+            return reading.vread(db, resource_type, id, version_id, restriction)
+
+    def history(
+        self,
+        resource_type: str | None = None,
+        id: str | None = None,
+        *,
+        since: str | None = None,
+        count: int = 100,
+        cursor: str | None = None,
+        restriction: Restriction | None = None,
+    ) -> HistoryPage:
+        with self._connect(write=False) as db:
+            return reading.history(db, resource_type, id, since, count, cursor, restriction)
+
+    def search(self, query: SearchQuery, *, restriction: Restriction | None = None) -> SearchPage:
+        with self._connect(write=False) as db:
+            return run_search(db, query, restriction)
+
+    def everything(
+        self,
+        patient_id: str,
+        *,
+        types: Sequence[str] | None = None,
+        since: str | None = None,
+        count: int = 100,
+        cursor: str | None = None,
+        restriction: Restriction | None = None,
+    ) -> SearchPage:
+        with self._connect(write=False) as db:
+            return reading.everything(db, patient_id, types, since, count, cursor, restriction)
+
+    def iter_resources(
+        self,
+        types: Sequence[str] | None = None,
+        since: str | None = None,
+        *,
+        restriction: Restriction | None = None,
+    ) -> Iterator[StoredResource]:
+        after = 0
+        while True:
+            with self._connect(write=False) as db:
+                batch = reading.iter_batch(db, types, since, after, restriction)
+            if not batch:
+                return
+            after = batch[-1][0]
+            for _, resource in batch:
+                yield resource
+
+    # --- extensions ------------------------------------------------------------------------------
+
+    def register_extension(self, extension: StoreExtension) -> None:
+        self._run_ddl(list(extension.ddl.get(self.dialect, ())))
+        self._extensions.append(extension)

@@ -1,0 +1,136 @@
+"""The store on SQLite: one file, WAL journal, one connection per thread.
+
+Write transactions start with ``BEGIN IMMEDIATE`` so writers queue on the database lock instead
+of failing half-way; WAL lets readers go on meanwhile. With ``synchronous=NORMAL`` in WAL mode a
+committed transaction survives the process being killed (only an OS crash or power cut can lose
+the last commits), and a transaction killed mid-way leaves nothing.
+"""
+
+# ruff: noqa: S608 — this module composes SQL from fixed fragments, table names and R4
+# parameter codes; every value a caller supplies travels as a bound parameter.
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import Any
+
+from joinedup.store.base import Dialect
+from joinedup.store.database import Database, Row
+from joinedup.store.schema import SCHEMA_VERSION, SQLITE_DDL
+from joinedup.store.sql_store import SQLStore
+
+BUSY_TIMEOUT_MS = 120_000
+
+
+class SQLiteDatabase(Database):
+    dialect: Dialect = "sqlite"
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.connection = connection
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return self.connection.execute(sql, tuple(params)).fetchall()
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        self.connection.executemany(sql, rows)
+
+    def insert_rows(self, table: str, columns: Sequence[str], rows: list[Row]) -> None:
+        if rows:
+            marks = ", ".join("?" for _ in columns)
+            self.connection.executemany(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows
+            )
+
+    def json_param(self) -> str:
+        return "?"
+
+    def json_column(self, alias: str) -> str:
+        return f"{alias}.content"
+
+    def allocate_pks(self, count: int) -> list[int]:
+        top = int(self.query("SELECT COALESCE(MAX(pk), 0) FROM resource")[0][0])
+        return list(range(top + 1, top + 1 + count))
+
+
+class SQLiteStore(SQLStore):
+    """``sqlite:///path.db``."""
+
+    dialect: Dialect = "sqlite"
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        if path in ("", ":memory:"):
+            raise ValueError(
+                "the SQLite store needs a file (each thread connects to it): "
+                "use sqlite:///path/to/record.db"
+            )
+        self.path = path
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+        self._run_ddl(SQLITE_DDL)
+        with self._connect(write=True) as db:
+            db.query(
+                "INSERT INTO store_meta (key, value) VALUES ('schema_version', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [str(SCHEMA_VERSION)],
+            )
+
+    def _connection(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(
+                self.path,
+                isolation_level=None,
+                check_same_thread=False,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+            )
+            connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            connection.execute("PRAGMA journal_mode = WAL")
+            connection.execute("PRAGMA synchronous = NORMAL")
+            connection.execute("PRAGMA foreign_keys = OFF")
+            self._local.connection = connection
+            with self._all_lock:
+                self._all.append(connection)
+        return connection
+
+    @contextmanager
+    def _session(self, write: bool) -> Iterator[Database]:
+        connection = self._connection()
+        if connection.in_transaction:
+            # A read-path call made by code running inside this thread's open transaction
+            # (a write hook, say) reads through it; a second write transaction cannot nest.
+            if write:
+                raise RuntimeError(
+                    "a store transaction is already open in this thread; write through its "
+                    "Transaction object instead of opening another"
+                )
+            yield SQLiteDatabase(connection)
+            return
+        connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        try:
+            yield SQLiteDatabase(connection)
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+
+    def _connect(self, *, write: bool) -> AbstractContextManager[Database]:
+        return self._session(write)
+
+    def _run_ddl(self, statements: Sequence[str]) -> None:
+        with self._connect(write=True) as db:
+            for statement in statements:
+                db.query(statement)
+
+    def close(self) -> None:
+        with self._all_lock:
+            for connection in self._all:
+                connection.close()
+            self._all.clear()
+        self._local = threading.local()

@@ -1,0 +1,98 @@
+"""Patient/$everything: the whole Patient compartment (R4 CompartmentDefinition), paged."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from joinedup.store import NotFound, Store
+
+
+def _resources() -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = [
+        {"resourceType": "Patient", "id": "p1"},
+        {"resourceType": "Patient", "id": "p2"},
+        {"resourceType": "Organization", "id": "org"},
+        {
+            "resourceType": "Encounter",
+            "id": "e1",
+            "status": "finished",
+            "class": {"code": "AMB"},
+            "subject": {"reference": "Patient/p1"},
+            "serviceProvider": {"reference": "Organization/org"},
+        },
+        {"resourceType": "AllergyIntolerance", "id": "a1", "patient": {"reference": "Patient/p1"}},
+        {
+            "resourceType": "Immunization",
+            "id": "i1",
+            "status": "completed",
+            "vaccineCode": {"text": "flu"},
+            "patient": {"reference": "Patient/p2"},
+            "occurrenceDateTime": "2020",
+        },
+        {
+            "resourceType": "Group",
+            "id": "g1",
+            "type": "person",
+            "actual": True,
+            "member": [
+                {"entity": {"reference": "Patient/p1"}},
+                {"entity": {"reference": "Patient/p2"}},
+            ],
+        },
+    ]
+    out += [
+        {
+            "resourceType": "Observation",
+            "id": f"o{i}",
+            "status": "final",
+            "code": {"text": "x"},
+            "subject": {"reference": "Patient/p1"},
+            "effectiveDateTime": "2021-01-01",
+        }
+        for i in range(23)
+    ]
+    return out
+
+
+@pytest.fixture(scope="module")
+def record(shared_store: Store) -> Store:
+    shared_store.bulk_load(_resources())
+    return shared_store
+
+
+def test_everything_is_complete_across_pages(record: Store) -> None:
+    seen: list[str] = []
+    cursor = None
+    totals = set()
+    while True:
+        page = record.everything("p1", count=10, cursor=cursor)
+        totals.add(page.total)
+        seen += [f"{m.resource_type}/{m.id}" for m in page.matches]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    expected = {"Patient/p1", "Encounter/e1", "AllergyIntolerance/a1", "Group/g1"} | {
+        f"Observation/o{i}" for i in range(23)
+    }
+    assert set(seen) == expected and len(seen) == len(expected)
+    assert totals == {len(expected)}
+
+
+def test_everything_includes_what_the_compartment_refers_to(record: Store) -> None:
+    page = record.everything("p1", types=["Encounter"])
+    assert [m.id for m in page.matches] == ["e1"]
+    # The Patient is a compartment member (a match on its own page), the practice is not.
+    assert [f"{r.resource_type}/{r.id}" for r in page.included] == ["Organization/org"]
+
+
+def test_everything_narrowed_by_type_and_since(record: Store) -> None:
+    page = record.everything("p2", types=["Immunization"])
+    assert [m.id for m in page.matches] == ["i1"]
+    assert record.everything("p2", since="2999-01-01T00:00:00+00:00").total == 0
+
+
+def test_everything_of_unknown_patient(record: Store) -> None:
+    with pytest.raises(NotFound):
+        record.everything("nobody")
