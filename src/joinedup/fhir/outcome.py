@@ -53,5 +53,7 @@ def operation_outcome(issues: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def information(message: str) -> dict[str, Any]:
-    """An OperationOutcome with a single informational issue (for ``Prefer: return=OperationOutcome``)."""
-    return operation_outcome([{"severity": "information", "code": "informational", "diagnostics": message}])
+    """A single informational issue, for ``Prefer: return=OperationOutcome``."""
+    return operation_outcome(
+        [{"severity": "information", "code": "informational", "diagnostics": message}]
+    )

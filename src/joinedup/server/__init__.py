@@ -1,0 +1,1 @@
+"""The ASGI app: the FHIR R4 REST API under ``/fhir`` (`joinedup serve`)."""

@@ -1,0 +1,97 @@
+"""The CapabilityStatement at ``/fhir/metadata``: the types, interactions and search
+parameters this server really supports, read from the same tables the code uses."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from joinedup import __version__
+from joinedup.fhir.search_parameters import resource_types, search_parameters
+
+_TYPE_INTERACTIONS = (
+    "read",
+    "vread",
+    "update",
+    "patch",
+    "delete",
+    "history-instance",
+    "history-type",
+    "create",
+    "search-type",
+)
+# Parameters every search takes besides the indexed ones (R4 search.html#all).
+_RESULT_PARAMETERS = (
+    "_count",
+    "_sort",
+    "_total",
+    "_summary",
+    "_elements",
+    "_include",
+    "_revinclude",
+    "_has",
+)
+
+
+def _resource(resource_type: str) -> dict[str, Any]:
+    params = search_parameters(resource_type)
+    references = sorted(code for code, param in params.items() if param.type == "reference")
+    return {
+        "type": resource_type,
+        "profile": f"http://hl7.org/fhir/StructureDefinition/{resource_type}",
+        "interaction": [{"code": code} for code in _TYPE_INTERACTIONS],
+        "versioning": "versioned-update",
+        "readHistory": True,
+        "updateCreate": True,
+        "conditionalCreate": True,
+        "conditionalRead": "not-supported",
+        "conditionalUpdate": True,
+        "conditionalDelete": "single",
+        "referencePolicy": ["literal", "local", "enforced"],
+        "searchInclude": ["*", *(f"{resource_type}:{code}" for code in references)],
+        "searchRevInclude": ["*"],
+        "searchParam": [
+            {
+                "name": code,
+                "definition": f"http://hl7.org/fhir/SearchParameter/{param.resource_type}-{code}",
+                "type": param.type,
+            }
+            for code, param in sorted(params.items())
+        ],
+    }
+
+
+@lru_cache(maxsize=8)
+def capability_statement(base: str) -> dict[str, Any]:
+    """The statement for a server at ``base`` (built once: it changes only with the code)."""
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": datetime.now(UTC).date().isoformat(),
+        "publisher": "joinedup",
+        "kind": "instance",
+        "software": {"name": "joinedup", "version": __version__},
+        "implementation": {"description": "joinedup shared care record", "url": base},
+        "fhirVersion": "4.0.1",
+        "format": ["application/fhir+json", "json"],
+        "patchFormat": ["application/json-patch+json"],
+        "rest": [
+            {
+                "mode": "server",
+                "documentation": "Search also takes " + ", ".join(_RESULT_PARAMETERS) + ".",
+                "resource": [_resource(t) for t in sorted(resource_types())],
+                "interaction": [
+                    {"code": "transaction"},
+                    {"code": "batch"},
+                    {"code": "history-system"},
+                ],
+                "operation": [
+                    {
+                        "name": "everything",
+                        "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+                    }
+                ],
+            }
+        ],
+    }

@@ -1,0 +1,1 @@
+"""The FHIR REST routes, one module per kind of interaction."""
