@@ -1,0 +1,456 @@
+"""The one place where access is decided.
+
+Reads: :func:`restriction_for` turns a principal into a SQL predicate the store ANDs into every
+query, so search totals, paging, ``_include``/``_revinclude``, chaining, ``_has``, history,
+vread and ``$everything`` can never show or count what the policy denies.
+Entry checks: :func:`interaction_denial` refuses (403) an interaction the token's scopes or the
+role never allow, before anything is looked up. Writes: :func:`check_write` (run inside the
+writing transaction) lets a user write only as their own organisation and never change another
+organisation's entries.
+
+The rules, per role:
+
+* **system** — anything its ``system/`` scopes grant.
+* **direct care** (clinician, social care practitioner, care coordinator) — entries their own
+  organisation wrote; the directory (organisations, practitioners, locations…); and, for each
+  person they have a legitimate relationship with (:mod:`~joinedup.access.relationships`) or an
+  active break-glass grant for, that person's entries, less what the person's choices
+  (:mod:`~joinedup.access.consent`) and the restricted ``meta.security`` labels keep for the
+  authoring organisation. An entry in several people's compartments needs all of them.
+* **citizen** — the entries in their own compartment only, and the directory.
+* **analyst, Place leader, admin** — the directory only: no identifiable record access.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+
+from joinedup.access.consent import DECLINE_SHARING, DENY_ORG, RESTRICTED_LABEL
+from joinedup.access.principal import DIRECT_CARE, Principal, Role
+from joinedup.access.references import format_instant, reference_id
+from joinedup.access.relationships import REGISTERED
+from joinedup.access.scopes import ALL_TYPES, Context, Permission
+from joinedup.access.settings import AccessSettings
+from joinedup.fhir.outcome import FHIRError
+from joinedup.store.base import Store, StoredResource, Transaction, WriteOperation
+
+#: Resources about the system rather than a person: organisations, staff, places, definitions.
+DIRECTORY_TYPES = frozenset(
+    {
+        "Organization",
+        "OrganizationAffiliation",
+        "Practitioner",
+        "PractitionerRole",
+        "Location",
+        "HealthcareService",
+        "Endpoint",
+        "Medication",
+        "Substance",
+        "CodeSystem",
+        "ValueSet",
+        "ConceptMap",
+        "NamingSystem",
+        "StructureDefinition",
+        "SearchParameter",
+        "OperationDefinition",
+        "CapabilityStatement",
+        "Questionnaire",
+        "ActivityDefinition",
+        "PlanDefinition",
+        "Library",
+        "Measure",
+    }
+)
+
+#: Where a citizen may write: their own sharing choices.
+CITIZEN_WRITABLE = frozenset({"Consent"})
+
+
+# --- organisations ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrgKeys:
+    """The spellings one organisation goes by in the record."""
+
+    own: tuple[str, ...] = ()
+    """Bare Organization ids and the ODS code (as relationship and consent rows hold them)."""
+    source: tuple[str, ...] = ()
+    """``source_org`` spellings: the ODS code and ``Organization/<id>``."""
+    registered: tuple[str, ...] = ()
+    """``own`` plus the practices whose ``partOf`` is this organisation (a PCN's practices)."""
+
+
+class OrgDirectory:
+    """Resolves an ODS code to its keys, cached briefly (the hierarchy changes rarely)."""
+
+    def __init__(self, store: Store, ttl_seconds: float = 60.0) -> None:
+        self.store = store
+        self.ttl = ttl_seconds
+        self._cache: dict[str, tuple[float, OrgKeys]] = {}
+        self._lock = threading.Lock()
+
+    def keys(self, ods: str | None) -> OrgKeys:
+        if ods is None:
+            return OrgKeys()
+        with self._lock:
+            hit = self._cache.get(ods)
+        if hit is not None and time.monotonic() - hit[0] < self.ttl:
+            return hit[1]
+        with self.store.transaction() as tx:
+            keys = org_keys(tx, ods)
+        with self._lock:
+            self._cache[ods] = (time.monotonic(), keys)
+        return keys
+
+    def forget(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
+
+def org_keys(tx: Transaction, ods: str) -> OrgKeys:
+    ids = {row[0] for row in tx.execute("SELECT org_id FROM access_org WHERE ods = ?", [ods])}
+    own = sorted(ids | {ods})
+    marks = ", ".join("?" for _ in own)
+    children = tx.execute(f"SELECT org_id, ods FROM access_org WHERE parent_id IN ({marks})", own)  # noqa: S608
+    registered = set(own) | {c[0] for c in children} | {c[1] for c in children if c[1]}
+    source = sorted({ods} | {f"Organization/{i}" for i in own})
+    return OrgKeys(own=tuple(own), source=tuple(source), registered=tuple(sorted(registered)))
+
+
+# --- entry checks ----------------------------------------------------------------------------
+
+
+def interaction_denial(
+    principal: Principal, resource_type: str | None, permission: Permission
+) -> str | None:
+    """Why this interaction is refused outright (403), or None to go on to the query.
+
+    ``resource_type`` None means a system-level interaction (whole-system search or history,
+    a transaction Bundle), checked per entry later."""
+    if resource_type is None:
+        return None if _scope_types(principal, permission) else _no_scope(permission, "any type")
+    if not _scope_allows(principal, resource_type, permission):
+        return _no_scope(permission, resource_type)
+    role = principal.role
+    if role is Role.SYSTEM:
+        return None
+    if role in DIRECT_CARE or role is Role.CITIZEN:
+        if permission in (Permission.CREATE, Permission.UPDATE, Permission.DELETE):
+            return _write_denial(principal, resource_type)
+        return None
+    if resource_type not in DIRECTORY_TYPES:
+        return (
+            f"the {role} role has no access to identifiable records through the record API; "
+            "use the de-identified snapshots and dashboards"
+        )
+    if permission in (Permission.CREATE, Permission.UPDATE, Permission.DELETE):
+        return _write_denial(principal, resource_type)
+    return None
+
+
+def _write_denial(principal: Principal, resource_type: str) -> str | None:
+    role = principal.role
+    if role is Role.SYSTEM:
+        return None
+    if role is Role.ADMIN:
+        if resource_type in DIRECTORY_TYPES:
+            return None
+        return "an admin manages organisations and users but does not write clinical data"
+    if role in DIRECT_CARE:
+        if resource_type in DIRECTORY_TYPES:
+            return f"{resource_type} entries are managed by an admin"
+        return None
+    if role is Role.CITIZEN:
+        if resource_type in CITIZEN_WRITABLE:
+            return None
+        return "a citizen can change their own sharing choices (Consent) but not the record"
+    return f"the {role} role cannot change the record"
+
+
+def _scope_types(principal: Principal, permission: Permission) -> frozenset[str]:
+    scopes = principal.scopes
+    granted = scopes.types(Context.USER, permission)
+    if principal.role is Role.SYSTEM:
+        granted |= scopes.types(Context.SYSTEM, permission)
+    if principal.patient is not None:
+        granted |= scopes.types(Context.PATIENT, permission)
+    return granted
+
+
+def _scope_allows(principal: Principal, resource_type: str, permission: Permission) -> bool:
+    granted = _scope_types(principal, permission)
+    return ALL_TYPES in granted or resource_type in granted
+
+
+def _no_scope(permission: Permission, what: str) -> str:
+    return (
+        f"the token's scopes do not allow {permission.name.lower()} on {what}; "
+        "ask for a token with a wider SMART scope"
+    )
+
+
+# --- the read restriction --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PolicyRestriction:
+    """The store restriction for one request (see :class:`joinedup.store.base.Restriction`)."""
+
+    principal: Principal
+    keys: OrgKeys
+    now: str
+    """The request's instant (break-glass expiry is compared with it)."""
+    cutoff: str
+    """Episodes, encounters and referrals that ended before this no longer bind."""
+    restricted_labels: tuple[str, ...]
+    _cache: dict[tuple[str, str], tuple[str, list[Any]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def sql(self, dialect: str, alias: str) -> tuple[str, list[Any]]:
+        cached = self._cache.get((dialect, alias))
+        if cached is None:
+            builder = _Sql(alias)
+            cached = (builder.visible(self), builder.params)
+            self._cache[(dialect, alias)] = cached
+        return cached[0], list(cached[1])
+
+
+def restriction_for(
+    principal: Principal,
+    keys: OrgKeys,
+    settings: AccessSettings,
+    now: datetime,
+) -> PolicyRestriction | None:
+    """The restriction for ``principal``; None only for a system token that may read all."""
+    if principal.role is Role.SYSTEM and ALL_TYPES in _readable_types(principal):
+        return None
+    return PolicyRestriction(
+        principal=principal,
+        keys=keys,
+        now=format_instant(now),
+        cutoff=format_instant(now - timedelta(days=settings.recent_days)),
+        restricted_labels=tuple(settings.restricted_labels),
+    )
+
+
+def _readable_types(principal: Principal) -> frozenset[str]:
+    return _scope_types(principal, Permission.READ) | _scope_types(principal, Permission.SEARCH)
+
+
+class _Sql:
+    """Builds the predicate text and its ``?`` parameters in one left-to-right pass.
+
+    Only table and alias names from this module are spliced into the text; every value is a
+    bound parameter (hence the S608 waivers below)."""
+
+    def __init__(self, alias: str) -> None:
+        self.r = alias
+        # Inner aliases derive from the outer one so they can never shadow it.
+        self.pc = f"{alias}_pc"
+        self.params: list[Any] = []
+
+    def value(self, value: Any) -> str:
+        self.params.append(value)
+        return "?"
+
+    def among(self, column: str, values: tuple[str, ...] | frozenset[str]) -> str:
+        if not values:
+            return "1 = 0"
+        return f"{column} IN ({', '.join(self.value(v) for v in sorted(values))})"
+
+    def in_compartment(self) -> str:
+        return (
+            f"EXISTS (SELECT 1 FROM patient_compartment {self.r}_pc0"  # noqa: S608
+            f" WHERE {self.r}_pc0.resource_pk = {self.r}.pk)"
+        )
+
+    def person_or_directory(self, allowed: Callable[[], str]) -> str:
+        """A row in patients' compartments: ``allowed`` (over ``{alias}_pc.patient_id``) must
+        hold for every one of them; any other row: only the directory. One CASE, so the
+        compartment is probed once to choose the branch."""
+        condition = allowed()  # built first: its parameters come first in the text
+        return (
+            f"(CASE WHEN {self.in_compartment()}"  # noqa: S608
+            f" THEN NOT EXISTS (SELECT 1 FROM patient_compartment {self.pc}"
+            f" WHERE {self.pc}.resource_pk = {self.r}.pk AND NOT ({condition}))"
+            f" ELSE {self.among(f'{self.r}.resource_type', DIRECTORY_TYPES)} END)"
+        )
+
+    def directory(self) -> str:
+        return (
+            f"({self.among(f'{self.r}.resource_type', DIRECTORY_TYPES)}"
+            f" AND NOT {self.in_compartment()})"
+        )
+
+    def visible(self, rule: PolicyRestriction) -> str:
+        principal = rule.principal
+        types = self.type_scope(principal)
+        role = principal.role
+        if role is Role.SYSTEM:
+            return types
+        if role is Role.CITIZEN:
+            body = self.person_or_directory(lambda: self.is_self(principal))
+        elif role in DIRECT_CARE:
+            own = self.among(f"{self.r}.source_org", rule.keys.source)
+            body = f"({own} OR {self.person_or_directory(lambda: self.direct_care(rule))})"
+        else:
+            body = self.directory()
+        return f"({types} AND {body})"
+
+    def is_self(self, principal: Principal) -> str:
+        return f"{self.pc}.patient_id = {self.value(principal.patient)}"
+
+    def type_scope(self, principal: Principal) -> str:
+        scopes = principal.scopes
+        wide: set[str] = set()
+        for permission in (Permission.READ, Permission.SEARCH):
+            wide |= scopes.types(Context.USER, permission)
+            if principal.role is Role.SYSTEM:
+                wide |= scopes.types(Context.SYSTEM, permission)
+        if ALL_TYPES in wide:
+            return "1 = 1"
+        parts = [self.among(f"{self.r}.resource_type", frozenset(wide))] if wide else []
+        if principal.patient is not None:
+            narrow = scopes.types(Context.PATIENT, Permission.READ) | scopes.types(
+                Context.PATIENT, Permission.SEARCH
+            )
+            if narrow:
+                of_type = (
+                    "1 = 1"
+                    if ALL_TYPES in narrow
+                    else self.among(f"{self.r}.resource_type", narrow)
+                )
+                mine = self.person_or_directory(lambda: self.is_self(principal))
+                parts.append(f"({of_type} AND {mine})")
+        return "(" + " OR ".join(parts) + ")" if parts else "1 = 0"
+
+    def direct_care(self, rule: PolicyRestriction) -> str:
+        """Over ``{alias}_pc.patient_id``: a relationship or break-glass, and the choices."""
+        principal = rule.principal
+        keys = rule.keys
+        staff = tuple(
+            ref
+            for ref in (
+                principal.practitioner and f"Practitioner/{principal.practitioner}",
+                principal.practitioner_role and f"PractitionerRole/{principal.practitioner_role}",
+            )
+            if ref
+        )
+        r, pc = self.r, self.pc
+        rel, bg, ch, sec = f"{r}_rel", f"{r}_bg", f"{r}_ch", f"{r}_sec"
+        # The relationship, break-glass and choice sets do not depend on the row, so they are
+        # uncorrelated IN subqueries: both databases build each set once per query and probe
+        # it per row, instead of searching the tables again for every candidate row.
+        relationship = (
+            f"{pc}.patient_id IN (SELECT {rel}.patient_id FROM access_relationship {rel}"  # noqa: S608
+            f" WHERE ({rel}.kind = {self.value(REGISTERED)}"
+            f" AND ({self.among(f'{rel}.org', keys.registered)}"
+            f" OR {self.among(f'{rel}.practitioner', staff)}))"
+            f" OR ({rel}.kind <> {self.value(REGISTERED)}"
+            f" AND ({self.among(f'{rel}.org', keys.own)}"
+            f" OR {self.among(f'{rel}.practitioner', staff)})"
+            f" AND ({rel}.ended IS NULL OR {rel}.ended >= {self.value(rule.cutoff)})))"
+        )
+        break_glass = (
+            f"{pc}.patient_id IN (SELECT {bg}.patient_id FROM access_breakglass {bg}"  # noqa: S608
+            f" WHERE {bg}.subject = {self.value(principal.subject)}"
+            f" AND {bg}.expires > {self.value(rule.now)})"
+        )
+        label = f"{sec}.system || '|' || {sec}.code"
+        # Labels are looked up from the row first: most rows have none, so this is one probe.
+        choices = (
+            f"({r}.resource_type = {self.value('Consent')}"  # noqa: S608
+            f" OR ({pc}.patient_id NOT IN (SELECT {ch}.patient_id FROM access_consent {ch}"
+            f" WHERE {ch}.kind = {self.value(DECLINE_SHARING)}"
+            f" OR ({ch}.kind = {self.value(DENY_ORG)} AND {self.among(f'{ch}.value', keys.own)}))"
+            f" AND NOT EXISTS (SELECT 1 FROM resource_security {sec}"
+            f" WHERE {sec}.resource_pk = {r}.pk"
+            f" AND ({self.among(label, frozenset(rule.restricted_labels))}"
+            f" OR EXISTS (SELECT 1 FROM access_consent {ch}"
+            f" WHERE {ch}.patient_id = {pc}.patient_id"
+            f" AND {ch}.kind = {self.value(RESTRICTED_LABEL)} AND {ch}.value = {label})))))"
+        )
+        return f"(({relationship} OR {break_glass}) AND {choices})"
+
+
+# --- the write rules -------------------------------------------------------------------------
+
+
+def check_write(
+    tx: Transaction,
+    principal: Principal,
+    keys: OrgKeys,
+    stored: StoredResource,
+    operation: WriteOperation,
+) -> None:
+    """Inside the writing transaction: raise 403 unless ``principal`` may make this write."""
+    permission = {
+        "create": Permission.CREATE,
+        "update": Permission.UPDATE,
+        "delete": Permission.DELETE,
+    }[operation]
+    denial = interaction_denial(principal, stored.resource_type, permission)
+    if denial is not None:
+        raise FHIRError(denial, status=403, code="forbidden")
+    if principal.role is Role.SYSTEM:
+        return
+    previous = _previous_version(tx, stored)
+    if principal.role is Role.CITIZEN:
+        _check_citizen_write(principal, stored, previous)
+        return
+    if stored.resource is not None and stored.source_org not in keys.source:
+        raise FHIRError(
+            f"you may only write as your own organisation ({principal.org})",
+            status=403,
+            code="forbidden",
+        )
+    if previous is not None and previous[0] not in keys.source:
+        raise FHIRError(
+            "this entry was written by another organisation; you may add your own entry "
+            "but not change theirs",
+            status=403,
+            code="forbidden",
+        )
+
+
+def _previous_version(
+    tx: Transaction, stored: StoredResource
+) -> tuple[str | None, dict[str, Any] | None] | None:
+    """(source_org, content) of the version before this write, or None for a new resource."""
+    rows = tx.execute(
+        "SELECT source_org, content, deleted FROM resource_history"
+        " WHERE resource_type = ? AND id = ? AND version_id < ?"
+        " ORDER BY version_id DESC LIMIT 1",
+        [stored.resource_type, stored.id, stored.version_id],
+    )
+    if not rows or rows[0][2]:
+        return None
+    content = rows[0][1]
+    if isinstance(content, str | bytes):
+        content = orjson.loads(content)
+    return rows[0][0], content
+
+
+def _check_citizen_write(
+    principal: Principal,
+    stored: StoredResource,
+    previous: tuple[str | None, dict[str, Any] | None] | None,
+) -> None:
+    versions = [stored.resource] + ([previous[1]] if previous is not None else [])
+    for content in versions:
+        about = None if content is None else reference_id(content.get("patient"), "Patient")
+        if content is not None and about != principal.patient:
+            raise FHIRError(
+                "you can record sharing choices about yourself only",
+                status=403,
+                code="forbidden",
+            )
