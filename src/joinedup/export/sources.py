@@ -1,0 +1,118 @@
+"""Where a snapshot reads resources from: the record store, or a folder of ``<Type>.ndjson`` /
+``<Type>.parquet`` files (what the synthetic generator and a snapshot write).
+
+Both stream one resource type at a time so memory stays flat whatever the size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import orjson
+import pyarrow.parquet as pq
+
+from joinedup.fhir.outcome import FHIRError
+from joinedup.store.base import Store
+
+_COMPARTMENT_BATCH = 500
+
+
+class ResourceSource(Protocol):
+    description: str
+
+    def resource_types(self) -> list[str]:
+        """Types that have at least one current resource."""
+        ...
+
+    def resources(self, resource_type: str) -> Iterator[dict[str, Any]]: ...
+
+    def compartment(self, patient_ids: Sequence[str]) -> Iterable[tuple[str, str]]:
+        """(type, id) of every resource in these patients' compartments, where the source
+        indexes compartments; a folder does not (references decide there)."""
+        ...
+
+
+class FolderSource:
+    """A folder with one ``<Type>.ndjson`` or ``<Type>.parquet`` (column ``resource``) per type."""
+
+    def __init__(self, folder: Path) -> None:
+        if not folder.is_dir():
+            raise FHIRError(
+                f"{folder} is not a folder; give a folder of <Type>.ndjson files", code="not-found"
+            )
+        self.folder = folder
+        self.description = f"folder {folder.name}"
+        self._files: dict[str, Path] = {}
+        for path in sorted(folder.iterdir()):
+            if path.suffix in {".ndjson", ".parquet"} and path.stem[:1].isupper():
+                if path.stem in self._files:
+                    raise FHIRError(
+                        f"{folder} holds both {path.stem}.ndjson and {path.stem}.parquet; keep one"
+                    )
+                self._files[path.stem] = path
+        if not self._files:
+            raise FHIRError(
+                f"{folder} holds no <Type>.ndjson or <Type>.parquet files", code="not-found"
+            )
+
+    def resource_types(self) -> list[str]:
+        return list(self._files)
+
+    def resources(self, resource_type: str) -> Iterator[dict[str, Any]]:
+        path = self._files.get(resource_type)
+        if path is None:
+            return
+        if path.suffix == ".parquet":
+            parquet = pq.ParquetFile(path)
+            for batch in parquet.iter_batches(columns=["resource"], batch_size=4096):
+                for text in batch.column(0).to_pylist():
+                    yield orjson.loads(text)
+            return
+        with path.open("rb") as lines:
+            for number, line in enumerate(lines, start=1):
+                if line.strip():
+                    try:
+                        yield orjson.loads(line)
+                    except orjson.JSONDecodeError as exc:
+                        raise FHIRError(
+                            f"{path.name} line {number} is not JSON ({exc}); "
+                            "fix or regenerate the file"
+                        ) from None
+
+    def compartment(self, patient_ids: Sequence[str]) -> Iterable[tuple[str, str]]:
+        return ()
+
+
+class StoreSource:
+    """The record: current, non-deleted resources through :meth:`Store.iter_resources`."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.description = f"record store ({store.dialect})"
+
+    def resource_types(self) -> list[str]:
+        with self.store.transaction() as tx:
+            rows = tx.execute("SELECT DISTINCT resource_type FROM resource WHERE deleted = 0")
+        return sorted(str(row[0]) for row in rows)
+
+    def resources(self, resource_type: str) -> Iterator[dict[str, Any]]:
+        for stored in self.store.iter_resources([resource_type]):
+            if stored.resource is not None:
+                yield stored.resource
+
+    def compartment(self, patient_ids: Sequence[str]) -> Iterable[tuple[str, str]]:
+        members: list[tuple[str, str]] = []
+        for start in range(0, len(patient_ids), _COMPARTMENT_BATCH):
+            batch = list(patient_ids[start : start + _COMPARTMENT_BATCH])
+            marks = ", ".join("?" for _ in batch)
+            with self.store.transaction() as tx:
+                rows = tx.execute(
+                    "SELECT r.resource_type, r.id FROM patient_compartment pc "  # noqa: S608 - marks only
+                    "JOIN resource r ON r.pk = pc.resource_pk "
+                    f"WHERE r.deleted = 0 AND pc.patient_id IN ({marks})",
+                    batch,
+                )
+            members.extend((str(t), str(i)) for t, i in rows)
+        return members
