@@ -1,0 +1,1 @@
+"""ViewDefinitions compiled to one SQLGlot expression tree, independent of where it runs."""

@@ -1,0 +1,145 @@
+"""Materialising the standard views in DuckDB, and the derived tables built over them.
+
+Each ViewDefinition runs once through the DuckDB engine into a table of the same name, with
+``date``/``dateTime`` columns cast to DATE (the synthetic ICS and most feeds record days; the
+time of day is not used by any measure). The derived tables are plain SQL over those tables:
+a ViewDefinition cannot join resources, and the organisation hierarchy and "latest per code"
+need joins and window functions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+
+from joinedup.views.engines.duckdb import DuckDBEngine
+from joinedup.views.library.catalogue import VIEW_NAMES, library_view
+from joinedup.views.sources import Source
+
+_DATE_TYPES = frozenset({"date", "dateTime", "instant"})
+
+#: ESP 2013 five-year bands (0-4 ... 85-89, 90+), the bands DSRs are standardised over.
+MACROS = """
+CREATE OR REPLACE MACRO age_at(birth, on_day) AS
+    year(on_day) - year(birth)
+    - CASE WHEN month(on_day) * 100 + day(on_day) < month(birth) * 100 + day(birth)
+           THEN 1 ELSE 0 END;
+CREATE OR REPLACE MACRO age_band(age) AS
+    CASE WHEN age >= 90 THEN '90+'
+         ELSE CAST(age // 5 * 5 AS VARCHAR) || '-' || CAST(age // 5 * 5 + 4 AS VARCHAR) END;
+"""
+
+# NHS Data Dictionary ethnic category letters -> the five broad census groups.
+_ETHNIC_GROUP = """
+CASE
+    WHEN ethnicity IN ('A', 'B', 'C') THEN 'White'
+    WHEN ethnicity IN ('D', 'E', 'F', 'G') THEN 'Mixed'
+    WHEN ethnicity IN ('H', 'J', 'K', 'L') THEN 'Asian'
+    WHEN ethnicity IN ('M', 'N', 'P') THEN 'Black'
+    WHEN ethnicity IN ('R', 'S') THEN 'Other'
+    ELSE 'Not stated'
+END"""
+
+DERIVED_SQL: dict[str, str] = {
+    "practices": """
+        SELECT pr.org_id AS practice_id, pr.name AS practice_name,
+               pcn.org_id AS pcn_id, pcn.name AS pcn_name,
+               place.org_id AS place_id, place.name AS place_name,
+               place.part_of_id AS icb_id
+        FROM organisations AS pr
+        LEFT JOIN organisations AS pcn ON pcn.org_id = pr.part_of_id AND pcn.role = 'pcn'
+        LEFT JOIN organisations AS place ON place.org_id = pcn.part_of_id AND place.role = 'place'
+        WHERE pr.role = 'gp-practice'
+    """,
+    "person": f"""
+        SELECT p.person_id, p.sex, p.birth_date, p.death_date,
+               p.ethnicity, {_ETHNIC_GROUP} AS ethnic_group,
+               p.lsoa, p.imd_decile, CAST((p.imd_decile + 1) // 2 AS INTEGER) AS imd_quintile,
+               p.practice_id, pr.pcn_id, pr.place_id,
+               age_at(p.birth_date, $as_of) AS age,
+               age_band(age_at(p.birth_date, $as_of)) AS age_band
+        FROM patients AS p
+        LEFT JOIN practices AS pr USING (practice_id)
+        WHERE p.birth_date IS NOT NULL
+    """,  # noqa: S608
+    "conditions": """
+        SELECT person_id, ltc, min(onset_date) AS onset_date, count(*) AS records
+        FROM condition_records
+        WHERE clinical_status IS NULL OR clinical_status IN ('active', 'recurrence', 'relapse')
+        GROUP BY person_id, ltc
+    """,
+    "admissions": """
+        SELECT encounter_id, person_id, provider_id, start_date AS admission_date,
+               end_date AS discharge_date, date_diff('day', start_date, end_date) AS length_of_stay,
+               coalesce(priority = 'EM', kind = 'emergency-admission') AS emergency,
+               discharge_destination, reason_code
+        FROM encounters
+        WHERE class = 'IMP'
+    """,
+    "observations_latest": """
+        SELECT * FROM observations
+        QUALIFY row_number() OVER (
+            PARTITION BY person_id, code_system, code
+            ORDER BY effective_date DESC, observation_id DESC
+        ) = 1
+    """,
+}
+DERIVED_TABLES: tuple[str, ...] = tuple(DERIVED_SQL)
+STANDARD_TABLES: tuple[str, ...] = VIEW_NAMES + DERIVED_TABLES
+
+
+@dataclass(frozen=True)
+class StandardTables:
+    """What :func:`register_standard_tables` built: the ``as_of`` date ages are taken at and the
+    first and last day of recorded activity (encounter starts)."""
+
+    as_of: date
+    first_activity: date | None
+    last_activity: date | None
+
+
+def _as_date(column: str) -> str:
+    """SQL for the day a FHIR date/dateTime column starts on.
+
+    De-identified snapshots generalise birth and death dates to the month (``1950-03``) or
+    year (``1950``); those read as the first day of that period, so ages and deaths still
+    fall in the right band and month.
+    """
+    value = f'"{column}"'
+    return (
+        f"TRY_CAST(CASE length({value}) WHEN 4 THEN {value} || '-01-01' "
+        f"WHEN 7 THEN {value} || '-01' ELSE substr({value}, 1, 10) END AS DATE)"
+    )
+
+
+def _materialise_view(connection: duckdb.DuckDBPyConnection, name: str, source: Source) -> None:
+    view = library_view(name)
+    compiled = DuckDBEngine(connection).compile(view, source).sql()
+    select = ", ".join(
+        f'{_as_date(c.name)} AS "{c.name}"' if c.type in _DATE_TYPES else f'"{c.name}"'
+        for c in view.columns
+    )
+    connection.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT {select} FROM ({compiled})')  # noqa: S608
+
+
+def register_standard_tables(
+    connection: duckdb.DuckDBPyConnection, source: Source, *, as_of: date | None = None
+) -> StandardTables:
+    """Build every standard table in ``connection`` from ``source``.
+
+    ``as_of`` is the day ``person.age``/``age_band`` are taken at; by default the last day of
+    recorded activity.
+    """
+    connection.execute("SET enable_progress_bar = false")
+    connection.execute(MACROS)
+    for name in VIEW_NAMES:
+        _materialise_view(connection, name, source)
+    rows = connection.execute("SELECT min(start_date), max(start_date) FROM encounters").fetchall()
+    first, last = rows[0]
+    as_of = as_of or last or date.today()
+    for name, sql in DERIVED_SQL.items():
+        parameters = {"as_of": as_of} if "$as_of" in sql else {}
+        connection.execute(f'CREATE OR REPLACE TABLE "{name}" AS {sql}', parameters)
+    return StandardTables(as_of=as_of, first_activity=first, last_activity=last)
