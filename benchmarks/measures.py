@@ -1,0 +1,80 @@
+"""Benchmark: the whole starter measure library x all breakdowns x 48 monthly periods.
+
+Goal (issue 7): at most 60 s on 2 cores with DuckDB for a 1M-person ICS. The generator caps at
+900,000 people (the NHS number test range); here the size is a parameter, and the script
+reports the building of the standard views (the SQL-on-FHIR engine) apart from the measures
+themselves (aggregation, statistics, comparisons, disclosure control, SPC, funnels), since the
+view engine is a separate capability with its own benchmark. Every measure is forced to the
+monthly grain, so each computes 48 periods x 9 breakdowns (8 + Core20).
+
+Run:  python benchmarks/measures.py --people 20000 --repeats 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from joinedup.measures.compute import compute_measures
+from joinedup.measures.definitions import Grain, load_library
+from joinedup.synth.generator import SynthOptions, generate
+
+GOAL_SECONDS = 60.0
+
+
+def one_run(source: Path, out: Path) -> tuple[float, float, int]:
+    """(views seconds, measures seconds, result rows) for one full run."""
+    marks: dict[str, float] = {}
+
+    def step(name: str) -> None:
+        marks.setdefault(name, time.perf_counter())
+
+    start = time.perf_counter()
+    summary = compute_measures(source, out, grain=Grain.month, on_step=step)
+    end = time.perf_counter()
+    first_measure = min(t for name, t in marks.items() if name not in ("views", "writing"))
+    return first_measure - start, end - first_measure, summary.result_rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--people", type=int, default=20_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder) / "ics"
+        source.mkdir()
+        began = time.perf_counter()
+        generate(SynthOptions(people=args.people, seed=args.seed, out=source))
+        synth_seconds = time.perf_counter() - began
+        resources = sum(sum(1 for _ in path.open()) for path in source.glob("*.ndjson"))
+        runs = [one_run(source, Path(folder) / f"out-{i}") for i in range(args.repeats)]
+    views = statistics.median(r[0] for r in runs)
+    measures = statistics.median(r[1] for r in runs)
+    n_measures = len(load_library())
+    scale = 1_000_000 / args.people
+    total = views + measures
+    print(
+        f"Synthetic ICS: {args.people:,} people, {resources:,} resources "
+        f"(generated in {synth_seconds:.1f} s)"
+    )
+    print(
+        f"Median of {args.repeats} runs; {n_measures} measures x 9 breakdowns x 48 months = "
+        f"{runs[0][2]:,} result rows\n"
+    )
+    print("| phase | median s | x(1M / people), linear guess | goal (1M people) |")
+    print("|---|---:|---:|---|")
+    for phase, seconds, goal in (
+        ("standard views (SQL-on-FHIR duckdb engine)", views, "—"),
+        ("measures: counts, stats, disclosure, SPC, funnels", measures, "—"),
+        ("whole library end to end", total, f"≤ {GOAL_SECONDS:.0f} s"),
+    ):
+        print(f"| {phase} | {seconds:.1f} | {seconds * scale:,.0f} | {goal} |")
+
+
+if __name__ == "__main__":
+    main()
