@@ -8,7 +8,9 @@ user's machine and fail loudly in CI (``CI=true``), where they must be present.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -45,3 +47,17 @@ def postgres_url() -> str:
     except psycopg.OperationalError as exc:
         missing(f"no PostgreSQL at {POSTGRES_URL}: {exc}".splitlines()[0])
     return POSTGRES_URL
+
+
+@pytest.fixture(scope="session")
+def spark() -> Any:
+    """The one local Spark session of a test run (Spark starts slowly: never make two)."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        missing("PySpark is not installed (pip install -e '.[spark]')")
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        missing("Java is not installed (Spark needs Java 17)")
+    from joinedup.views.engines.spark import local_session
+
+    return local_session()

@@ -33,5 +33,22 @@ def version() -> None:
     typer.echo(__version__)
 
 
-# --- subcommands, one block per capability (keep this list sorted by capability) ---
-# (capabilities append their registrations below this line)
+# --- subcommands: each capability owns its commands in its own module ---
+from joinedup.access.commands import audit_app, token_command  # noqa: E402
+from joinedup.demo import demo_command  # noqa: E402
+from joinedup.export.commands import snapshot_command  # noqa: E402
+from joinedup.measures.commands import measures_app  # noqa: E402
+from joinedup.record.commands import load_command  # noqa: E402
+from joinedup.server.commands import serve_command  # noqa: E402
+from joinedup.synth.commands import OneLineErrors, synth_command  # noqa: E402
+from joinedup.views.commands import views_app  # noqa: E402
+
+app.command("demo", cls=OneLineErrors)(demo_command)  # the newcomer's one command
+app.command("synth", cls=OneLineErrors)(synth_command)  # synthetic ICS (#2)
+app.command("load")(load_command)  # the record (#3)
+app.command("serve")(serve_command)
+app.command("token")(token_command)  # access and audit (#4)
+app.add_typer(audit_app, name="audit")
+app.command("snapshot")(snapshot_command)  # secondary use (#5)
+app.add_typer(views_app, name="views")  # SQL on FHIR (#6)
+app.add_typer(measures_app, name="measures")  # outcomes (#7)

@@ -37,6 +37,14 @@ class Settings(BaseSettings):
     def record_url(self) -> str:
         return self.db_url or f"sqlite:///{(self.data_dir / 'record.db').as_posix()}"
 
+    def snapshot_dir(self) -> Path:
+        """Where the de-identified analytics snapshot of the record is kept."""
+        return self.data_dir / "snapshot"
+
+    def outcomes_dir(self) -> Path:
+        """Where `joinedup measures run` writes the tables the dashboard serves."""
+        return self.data_dir / "outcomes"
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
