@@ -5,8 +5,16 @@
 Generates a source folder (NDJSON and Parquet, ``resource`` column) with a fixed seed, runs
 each engine end to end (read + flatten + materialise the rows) and prints a markdown table of
 median resources/s. V1 = patient demographics, V2 = final observations × code.coding (issue 6).
-Peers (``sqlonfhir``, ``fhir4ds``, ``pysof``) are benchmark-only: install them in a separate
-environment (``pip install sqlonfhir fhir4ds pysof``); the table says which ones imported.
+Peers (``sqlonfhir``, ``fhir4ds``, ``pysof``) are benchmark-only, installed outside the
+project environment and used only with ``--peer-path``:
+
+    pip install --target /tmp/views-peers sqlonfhir fhir4ds pysof
+    python benchmarks/views.py --patients 20000 --observations 100000 \
+        --peer-path /tmp/views-peers --peer-patients 20000 --peer-observations 100000
+
+Peers run V1/V2 end to end from the same generator's NDJSON at the (smaller) peer size, next
+to ours at that size, with their row counts checked against ours, and the official SQL on FHIR
+v2 suite (``--suite``) through each peer's API for its conformance score.
 The machine this runs on may be shared: take the medians, not single runs.
 """
 
@@ -19,14 +27,16 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from joinedup.views import parse_view
+from joinedup.views import ViewDefinition, parse_view
 from joinedup.views.engines.duckdb import DuckDBEngine
 from joinedup.views.sources import Source
+from views_peers import Peer, add_peer_path, conformance, load_peers, run_ndjson
 
 NHS = "https://fhir.nhs.uk/Id/nhs-number"
 V1: dict[str, Any] = {
@@ -108,7 +118,7 @@ def generate(folder: Path, patients: int, observations: int, seed: int) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     with (folder / "Patient.ndjson").open("w") as out:
         for i in range(patients):
-            resource = {
+            resource: dict[str, Any] = {
                 "resourceType": "Patient",
                 "id": f"p{i}",
                 "identifier": [{"system": NHS, "value": f"9{rng.randrange(10**9):09d}"}],
@@ -124,7 +134,7 @@ def generate(folder: Path, patients: int, observations: int, seed: int) -> None:
     with (folder / "Observation.ndjson").open("w") as out:
         for i in range(observations):
             code, text = rng.choice(LOINC)
-            resource = {
+            observation: dict[str, Any] = {
                 "resourceType": "Observation",
                 "id": f"o{i}",
                 "status": "final" if rng.random() > 0.1 else "preliminary",
@@ -141,7 +151,7 @@ def generate(folder: Path, patients: int, observations: int, seed: int) -> None:
                 "effectiveDateTime": f"{_date(rng, 2024)}T10:00:00Z",
                 "valueQuantity": {"value": round(rng.uniform(40, 180), 1), "unit": "1/min"},
             }
-            out.write(json.dumps(resource, separators=(",", ":")) + "\n")
+            out.write(json.dumps(observation, separators=(",", ":")) + "\n")
     parquet = folder / "parquet"
     parquet.mkdir(exist_ok=True)
     for kind in ("Patient", "Observation"):
@@ -168,15 +178,69 @@ def materialise(sql: str) -> int:
     return int(found[0][0])
 
 
-def peer_status() -> dict[str, str]:
-    status = {}
-    for module in ("sqlonfhir", "fhir4ds", "pysof"):
+SUITE = Path(__file__).resolve().parents[2] / "shared/reference/sql-on-fhir-v2/tests"
+# engine, view, resources, median s, rows, our DuckDB engine's rows on the same data (peers)
+Result = tuple[str, str, int, float, int, int | None]
+
+
+def run_ours(folder: Path, counts: dict[str, int], repeats: int, parquet: bool) -> list[Result]:
+    """Our DuckDB engine (NDJSON, optionally Parquet) and the hand-written SQL ceiling."""
+    results: list[Result] = []
+    for key, view in (("v1", parse_view(V1)), ("v2", parse_view(V2))):
+        sources = [("NDJSON", Source(folder))]
+        if parquet:
+            sources.append(("Parquet", Source(folder / "parquet")))
+        for label, source in sources:
+            sql = DuckDBEngine().compile(view, source).sql()
+            seconds, rows = timed(partial(materialise, sql), repeats)
+            results.append((f"joinedup duckdb ({label})", key, counts[key], seconds, rows, None))
+        hand = {"v1": HAND_V1, "v2": HAND_V2}[key].format(folder=folder)
+        seconds, rows = timed(partial(materialise, hand), repeats)
+        results.append(
+            (
+                "hand-written DuckDB SQL (NDJSON, read_ndjson_auto)",
+                key,
+                counts[key],
+                seconds,
+                rows,
+                None,
+            )
+        )
+    return results
+
+
+def spark_rows(engine: Any, view: ViewDefinition, folder: Path) -> int:
+    return int(engine.dataframe(view, Source(folder)).count())
+
+
+def run_peer(
+    peer: Peer, folder: Path, counts: dict[str, int], ours: dict[str, int], repeats: int
+) -> tuple[list[Result], list[str]]:
+    """The peer's timings (with ``ours``, our row count per view, to check them against), and
+    a note for each view it could not run."""
+    results: list[Result] = []
+    failures: list[str] = []
+    for key, view, kind in (("v1", V1, "Patient"), ("v2", V2, "Observation")):
+        ndjson = folder / f"{kind}.ndjson"
         try:
-            __import__(module)
-            status[module] = "imports"
-        except Exception as exc:
-            status[module] = f"does not import here ({type(exc).__name__}: {str(exc)[:80]})"
-    return status
+            seconds, rows = timed(partial(run_ndjson, peer, view, ndjson), repeats)
+        except Exception as exc:  # a peer failing a view is a result, not a crash
+            failures.append(f"- `{peer.name}` {key.upper()}: failed, {type(exc).__name__}: {exc}")
+            continue
+        results.append((f"{peer.name} (NDJSON)", key, counts[key], seconds, rows, ours[key]))
+    return results, failures
+
+
+def print_table(results: list[Result]) -> None:
+    print("| engine | view | resources | rows | median s | resources/s |")
+    print("|---|---|---:|---:|---:|---:|")
+    for name, key, resources, seconds, rows, ours in results:
+        rate = resources / seconds if seconds else float("inf")
+        check = "" if ours in (None, rows) else f" (ours: {ours:,})"
+        print(
+            f"| {name} | {key.upper()} | {resources:,} | {rows:,}{check} "
+            f"| {seconds:.2f} | {rate:,.0f} |"
+        )
 
 
 def main() -> None:
@@ -186,51 +250,67 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=6)
     parser.add_argument("--spark", action="store_true", help="also run the Spark engine (1 run)")
+    parser.add_argument(
+        "--peer-path",
+        type=Path,
+        help="folder the peers were pip-installed into (--target); without it no peer runs",
+    )
+    parser.add_argument("--peer-patients", type=int, default=20_000)
+    parser.add_argument("--peer-observations", type=int, default=100_000)
+    parser.add_argument("--suite", type=Path, default=SUITE, help="the SQL on FHIR v2 tests/")
     args = parser.parse_args()
     counts = {"v1": args.patients, "v2": args.observations}
     with tempfile.TemporaryDirectory(prefix="joinedup-bench-views-") as scratch:
-        folder = Path(scratch)
+        folder = Path(scratch) / "main"
         start = time.perf_counter()
         generate(folder, args.patients, args.observations, args.seed)
         print(
             f"generated {args.patients} Patients, {args.observations} Observations "
             f"in {time.perf_counter() - start:.0f}s"
         )
-        views = {"v1": parse_view(V1), "v2": parse_view(V2)}
-        hand = {"v1": HAND_V1, "v2": HAND_V2}
-        results: list[tuple[str, str, float, int]] = []
-        for key, view in views.items():
-            for label, source in (
-                ("NDJSON", Source(folder)),
-                ("Parquet", Source(folder / "parquet")),
-            ):
-                sql = DuckDBEngine().compile(view, source).sql()
-                seconds, rows = timed(lambda sql=sql: materialise(sql), args.repeats)
-                results.append((f"joinedup duckdb ({label})", key, seconds, rows))
-            seconds, rows = timed(
-                lambda key=key: materialise(hand[key].format(folder=folder)), args.repeats
-            )
-            results.append(
-                ("hand-written DuckDB SQL (NDJSON, read_ndjson_auto)", key, seconds, rows)
-            )
-            if args.spark:
-                from joinedup.views.engines.spark import SparkEngine
+        results = run_ours(folder, counts, args.repeats, parquet=True)
+        if args.spark:
+            from joinedup.views.engines.spark import SparkEngine
 
-                engine = SparkEngine()
-                seconds, rows = timed(
-                    lambda view=view, engine=engine: engine.dataframe(view, Source(folder)).count(),
-                    1,
+            engine = SparkEngine()
+            for key, view in (("v1", parse_view(V1)), ("v2", parse_view(V2))):
+                seconds, rows = timed(partial(spark_rows, engine, view, folder), 1)
+                results.append(
+                    ("joinedup spark local[2] (NDJSON)", key, counts[key], seconds, rows, None)
                 )
-                results.append(("joinedup spark local[2] (NDJSON)", key, seconds, rows))
+        scores: list[str] = []
+        if args.peer_path is None:
+            scores.append("- peers: not run (pass --peer-path FOLDER; see this script's docstring)")
+        else:
+            add_peer_path(args.peer_path)
+            peers, failures = load_peers()
+            peer_counts = {"v1": args.peer_patients, "v2": args.peer_observations}
+            peer_folder, ours_at_peer_size = folder, results
+            if peer_counts != counts:
+                peer_folder = Path(scratch) / "peers"
+                generate(peer_folder, args.peer_patients, args.peer_observations, args.seed)
+                ours_at_peer_size = run_ours(peer_folder, peer_counts, args.repeats, parquet=False)
+                results += ours_at_peer_size
+            ours = {
+                result[1]: result[4]
+                for result in ours_at_peer_size
+                if result[0] == "joinedup duckdb (NDJSON)"
+            }
+            for peer in peers:
+                timings, failed_views = run_peer(peer, peer_folder, peer_counts, ours, args.repeats)
+                results += timings
+                scores += failed_views
+                score = conformance(peer, args.suite)
+                scores.append(
+                    f"- `{peer.name}` conformance: {score.passed}/{score.total} "
+                    f"(failed: {', '.join(score.failed) or 'none'})"
+                )
+            for name, error in failures.items():
+                scores.append(f"- `{name}` does not import here: {error}")
         print()
-        print("| engine | view | rows | median s | resources/s |")
-        print("|---|---|---:|---:|---:|")
-        for name, key, seconds, rows in results:
-            rate = counts[key] / seconds if seconds else float("inf")
-            print(f"| {name} | {key.upper()} | {rows:,} | {seconds:.2f} | {rate:,.0f} |")
+        print_table(results)
         print()
-        for module, status in peer_status().items():
-            print(f"- peer `{module}`: {status}")
+        print("\n".join(scores))
 
 
 if __name__ == "__main__":

@@ -55,10 +55,19 @@ def places(
                 "place_id": place_id,
                 "name": name,
                 "ods_code": ods,
-                "accountable_person": accountable[0][0] if accountable else None,
+                "accountable_person": _person(accountable[0][0]) if accountable else None,
                 "board_organisations": [{"org_id": o, "name": n, "role": r} for o, n, r in members],
-                "board_people": [{"name": n, "role": r} for n, r in people],
+                "board_people": [{"name": _person(n), "role": r} for n, r in people],
                 "measures": chosen,
             }
         )
     return result
+
+
+#: De-identified snapshots drop practitioners' names with every other person's (see
+#: ``joinedup.export.deidentify``); the role is still known to be held.
+WITHHELD = "named in the record (withheld from de-identified data)"
+
+
+def _person(name: str | None) -> str:
+    return name or WITHHELD
