@@ -15,11 +15,9 @@ from joinedup.measures.stats.groups import Groups
 from joinedup.measures.stats.interval import (
     FloatArray,
     Interval,
-    all_scalar,
     as_float_array,
-    make_interval,
 )
-from joinedup.measures.stats.poisson import count_limits
+from joinedup.measures.stats.rates import scaled_count_ci
 
 
 def expected_events(
@@ -47,18 +45,8 @@ def isratio_ci(
     refvalue: float = 1.0,
 ) -> Interval:
     """Indirectly standardised ratio O / E times ``refvalue`` (1, or 100 for SMRs as %)."""
-    obs = np.atleast_1d(as_float_array(observed, "observed"))
-    exp = np.atleast_1d(as_float_array(expected, "expected"))
-    obs, exp = np.broadcast_arrays(obs, exp)
-    known = ~(np.isnan(obs) | np.isnan(exp))
-    if np.any(obs[known] < 0):
-        raise ValueError("observed counts must be 0 or more")
-    if np.any(exp[known] <= 0):
-        raise ValueError("expected counts must be greater than 0")
-    lower, upper = count_limits(obs, confidence)
-    scale = refvalue / exp
-    return make_interval(
-        obs * scale, lower * scale, upper * scale, scalar=all_scalar(observed, expected)
+    return scaled_count_ci(
+        observed, expected, confidence, refvalue, names=("observed counts", "expected counts")
     )
 
 

@@ -22,16 +22,32 @@ def rate_ci(
     >>> rate_ci(65, 100, per=100)
     Interval(value=65.0, lower=50.16318771045943, upper=82.84913854593984)
     """
-    events = np.atleast_1d(as_float_array(count, "count"))
-    population = np.atleast_1d(as_float_array(denominator, "denominator"))
-    events, population = np.broadcast_arrays(events, population)
-    known = ~(np.isnan(events) | np.isnan(population))
+    return scaled_count_ci(count, denominator, confidence, per, names=("count", "denominator"))
+
+
+def scaled_count_ci(
+    count: ArrayLike,
+    base: ArrayLike,
+    confidence: float,
+    per: float,
+    *,
+    names: tuple[str, str],
+) -> Interval:
+    """``count / base * per`` with exact (< 10) or Byar's limits on the count.
+
+    The shared core of crude rates (base: population) and indirectly standardised ratios
+    (base: expected events); ``names`` label the inputs in error messages.
+    """
+    events = np.atleast_1d(as_float_array(count, names[0]))
+    scale_base = np.atleast_1d(as_float_array(base, names[1]))
+    events, scale_base = np.broadcast_arrays(events, scale_base)
+    known = ~(np.isnan(events) | np.isnan(scale_base))
     if np.any(events[known] < 0):
-        raise ValueError("counts must be 0 or more")
-    if np.any(population[known] <= 0):
-        raise ValueError("denominators must be greater than 0")
+        raise ValueError(f"{names[0]} must be 0 or more")
+    if np.any(scale_base[known] <= 0):
+        raise ValueError(f"{names[1]} must be greater than 0")
     lower, upper = count_limits(events, confidence)
-    scale = per / population
+    scale = per / scale_base
     return make_interval(
-        events * scale, lower * scale, upper * scale, scalar=all_scalar(count, denominator)
+        events * scale, lower * scale, upper * scale, scalar=all_scalar(count, base)
     )
