@@ -94,3 +94,18 @@ def test_measure_page_draws_its_charts(page: Any, dashboard_url: str) -> None:
     assert page.locator("#breakdown-imd_quintile .main-svg").count() > 0
     assert page.evaluate("typeof Plotly") == "object"
     assert_accessible(page)
+
+
+def test_trajectory_and_funnel_axes_are_drawn(page: Any, dashboard_url: str) -> None:
+    page.goto(dashboard_url + "/measure/hypertension-controlled")
+    page.wait_for_selector("#spc-chart .main-svg")
+    assert "Trajectory" in page.inner_text("main")
+    names = page.evaluate("Array.from(document.getElementById('spc-chart').data).map(t => t.name)")
+    assert "Trajectory" in names
+    page.goto(dashboard_url + "/measure/ae-attendances")
+    page.wait_for_selector("#spc-chart .main-svg")
+    titles = page.evaluate(
+        "Array.from(document.querySelectorAll('[id^=funnel-]')).map(d => d.layout.xaxis.title.text)"
+    )
+    assert titles and set(titles) == {"Denominator (person-years)"}
+    assert_accessible(page)

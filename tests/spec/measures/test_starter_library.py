@@ -108,6 +108,18 @@ def test_spc_funnels_inequality_and_places(unsuppressed_results: Path) -> None:
     )
     funnels = json.loads((unsuppressed_results / "funnels.json").read_text())
     assert {f["breakdown"] for f in funnels} >= {"place", "practice"}
+    kinds = {m.id: m.type for m in MEASURES}
+    drawn = {kinds[f["measure_id"]] for f in funnels}
+    # Ratios and means get funnels too; median times none (no published funnel method). DSRs
+    # need 10 events a cell, more than 2,000 people give in a month.
+    assert drawn >= {MeasureType.proportion, MeasureType.crude_rate, MeasureType.isr}
+    assert MeasureType.mean in drawn and MeasureType.median_time not in drawn
+    for funnel in funnels:
+        lines = funnel["lines"]
+        inside = [p for p in funnel["points"] if p["significance"] == "Not significant"]
+        assert inside, f"{funnel['measure_id']}: every point outside the limits"
+        pairs = zip(lines["lower_95"], lines["upper_95"], strict=True)
+        assert not any(lo > hi for lo, hi in pairs)  # NaN where a limit leaves the scale
     inequality = json.loads((unsuppressed_results / "inequality.json").read_text())
     assert {r["measure_id"] for r in inequality} >= {"hypertension-controlled", "ae-attendances"}
     places = json.loads((unsuppressed_results / "places.json").read_text())

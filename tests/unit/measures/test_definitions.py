@@ -88,3 +88,18 @@ def test_not_yaml_mapping(tmp_path: Path) -> None:
 def test_empty_library_folder(tmp_path: Path) -> None:
     with pytest.raises(MeasureDefinitionError, match="no"):
         load_library(tmp_path)
+
+
+def test_trajectory_milestone_in_force_and_polarity() -> None:
+    from datetime import date
+
+    measure = next(m for m in load_library(STARTER_LIBRARY) if m.id == "hypertension-controlled")
+    assert [p.value for p in measure.trajectory] == [55, 60, 65]
+    # The first milestone due on or after the period's end; the last once all are past.
+    assert measure.milestone(date(2023, 1, 31)).value == 55  # type: ignore[union-attr]
+    assert measure.milestone(date(2023, 4, 30)).value == 60  # type: ignore[union-attr]
+    assert measure.milestone(date(2027, 1, 31)).value == 65  # type: ignore[union-attr]
+    assert measure.polarity.meets(61.0, 60.0) is True
+    assert measure.polarity.meets(59.9, 60.0) is False
+    without = next(m for m in load_library(STARTER_LIBRARY) if not m.trajectory)
+    assert without.milestone(date(2024, 1, 31)) is None

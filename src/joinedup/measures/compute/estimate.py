@@ -27,6 +27,10 @@ class Estimates:
     value: Array
     lower: Array
     upper: Array
+    expected: Array | None = None
+    """Ratios (ISR): each cell's expected events, which the ratio's funnel plot needs."""
+    std_dev: Array | None = None
+    """Means: each cell's sample standard deviation, which the mean's funnel plot needs."""
 
     def __len__(self) -> int:
         return len(self.breakdown)
@@ -62,6 +66,8 @@ def estimate(measure: MeasureDefinition, counts: dict[str, Array]) -> Estimates:
     kind = measure.type
     nan = np.full(len(first), np.nan)
     value, lower, upper = nan, nan.copy(), nan.copy()
+    expected: Array | None = None
+    std_dev: Array | None = None
     if kind is MeasureType.proportion:
         ok = denominator > 0
         value, lower, upper = (nan.copy() for _ in range(3))
@@ -80,9 +86,9 @@ def estimate(measure: MeasureDefinition, counts: dict[str, Array]) -> Estimates:
     elif kind is MeasureType.dsr:
         value, lower, upper = _dsr(measure, counts, codes, len(first))
     elif kind is MeasureType.isr:
-        value, lower, upper = _isr(measure, counts, codes, first)
+        value, lower, upper, expected = _isr(measure, counts, codes, first)
     elif kind is MeasureType.mean:
-        value, lower, upper = _mean(measure, counts, first)
+        value, lower, upper, std_dev = _mean(measure, counts, first)
     elif kind is MeasureType.median_time:
         value = counts["value_quantile"].astype(np.float64)[first]
     return Estimates(
@@ -95,6 +101,8 @@ def estimate(measure: MeasureDefinition, counts: dict[str, Array]) -> Estimates:
         value=value,
         lower=lower,
         upper=upper,
+        expected=expected,
+        std_dev=std_dev,
     )
 
 
@@ -126,7 +134,7 @@ def _dsr(
 
 def _isr(
     measure: MeasureDefinition, counts: dict[str, Array], codes: Array, first: Array
-) -> tuple[Array, Array, Array]:
+) -> tuple[Array, Array, Array, Array]:
     """Ratio to the ICS (x ``multiplier``): each group's expected events apply the ICS's
     age-specific rates of the same period to the group's person-time."""
     population = np.nan_to_num(counts["denominator"].astype(np.float64))
@@ -151,17 +159,18 @@ def _isr(
         observed[ok], expected[ok], measure.confidence, refvalue=measure.multiplier
     )
     value[ok], lower[ok], upper[ok] = interval
-    return value, lower, upper
+    return value, lower, upper, expected
 
 
 def _mean(
     measure: MeasureDefinition, counts: dict[str, Array], first: Array
-) -> tuple[Array, Array, Array]:
-    """Student t interval per cell from the unit values (``aggregate`` adds them for means)."""
+) -> tuple[Array, Array, Array, Array]:
+    """Student t interval and standard deviation per cell from the unit values (``aggregate``
+    adds them for means)."""
     size = len(first)
-    result = [np.full(size, np.nan) for _ in range(3)]
+    result = [np.full(size, np.nan) for _ in range(4)]
     if not len(counts["unit_value"]):
-        return result[0], result[1], result[2]
+        return result[0], result[1], result[2], result[3]
     cell_labels = _labels(
         counts["breakdown"][first], counts["group_id"][first], counts["period_start"][first]
     )
@@ -169,10 +178,10 @@ def _mean(
     unit_labels = _labels(
         counts["unit_breakdown"], counts["unit_group_id"], counts["unit_period_start"]
     )
-    interval = stats.mean_ci(
-        counts["unit_value"].astype(np.float64), group=unit_labels, confidence=measure.confidence
-    )
+    values = counts["unit_value"].astype(np.float64)
+    interval = stats.mean_ci(values, group=unit_labels, confidence=measure.confidence)
+    spread = stats.standard_deviation(values, group=unit_labels)
     present = order[np.searchsorted(cell_labels[order], np.unique(unit_labels))]
-    for target, source in zip(result, interval, strict=True):
+    for target, source in zip(result, (*interval, spread), strict=True):
         target[present] = source
-    return result[0], result[1], result[2]
+    return result[0], result[1], result[2], result[3]

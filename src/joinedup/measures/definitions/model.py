@@ -27,6 +27,14 @@ class Polarity(StrEnum):
     def spc_direction(self) -> Literal["increase", "decrease", "neutral"]:
         return {"higher": "increase", "lower": "decrease", "none": "neutral"}[self.value]  # type: ignore[return-value]
 
+    def meets(self, value: float, goal: float) -> bool | None:
+        """Whether ``value`` reaches ``goal`` in the better direction (None: no direction)."""
+        if self is Polarity.higher:
+            return value >= goal
+        if self is Polarity.lower:
+            return value <= goal
+        return None
+
 
 class MeasureType(StrEnum):
     proportion = "proportion"
@@ -104,6 +112,13 @@ class MeasureDefinition(BaseModel):
     trajectory: tuple[TrajectoryPoint, ...] = ()
     confidence: float = 0.95
     owner: str
+
+    def milestone(self, period_end: date) -> TrajectoryPoint | None:
+        """The trajectory point in force for a period ending on ``period_end``: the first
+        milestone due on or after it (the last one once all are past); None without any."""
+        due = sorted(self.trajectory, key=lambda point: point.period_end)
+        upcoming = [point for point in due if point.period_end >= period_end]
+        return upcoming[0] if upcoming else (due[-1] if due else None)
 
     @field_validator("id")
     @classmethod

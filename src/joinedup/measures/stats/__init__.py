@@ -7,6 +7,8 @@ input, float64 arrays otherwise, NaN for NA.
 from joinedup.measures.stats.confidence import confidence_fraction, two_sided_z
 from joinedup.measures.stats.dsr import dsr_ci, nonindependent_count_variance
 from joinedup.measures.stats.funnels import (
+    mean_funnel_limits,
+    mean_funnel_significance,
     proportion_funnel_limits,
     proportion_funnel_significance,
     rate_funnel_limits,
@@ -20,7 +22,7 @@ from joinedup.measures.stats.inequality import InequalityIndex, slope_index_of_i
 from joinedup.measures.stats.interval import Interval
 from joinedup.measures.stats.isr import expected_events, israte_ci, isratio_ci
 from joinedup.measures.stats.life_expectancy import LifeExpectancy, life_expectancy
-from joinedup.measures.stats.means import mean_ci
+from joinedup.measures.stats.means import mean_ci, standard_deviation
 from joinedup.measures.stats.poisson import (
     byars_lower,
     byars_upper,
@@ -53,6 +55,8 @@ __all__ = [
     "isratio_ci",
     "life_expectancy",
     "mean_ci",
+    "mean_funnel_limits",
+    "mean_funnel_significance",
     "nonindependent_count_variance",
     "proportion_ci",
     "proportion_funnel_limits",
@@ -65,6 +69,7 @@ __all__ = [
     "ratio_funnel_limits",
     "ratio_funnel_significance",
     "slope_index_of_inequality",
+    "standard_deviation",
     "two_sided_z",
     "wilson_limits",
 ]

@@ -7,6 +7,7 @@ accessible names.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 from typing import Any
 
@@ -33,7 +34,14 @@ def _html(figure: go.Figure, div_id: str) -> str:
     )
 
 
-def spc_chart(points: list[dict[str, Any]], title: str, target: float | None, unit: str) -> str:
+def spc_chart(
+    points: list[dict[str, Any]],
+    title: str,
+    target: float | None,
+    unit: str,
+    *,
+    trajectory: Sequence[dict[str, Any]] = (),
+) -> str:
     dates = [p["period_start"] for p in points]
     figure = go.Figure()
     for line, name, dash in (
@@ -74,6 +82,18 @@ def spc_chart(points: list[dict[str, Any]], title: str, target: float | None, un
                 mode="lines",
                 name="Target",
                 line={"color": "#007f3b", "dash": "dot"},
+            )
+        )
+    if trajectory:
+        milestones = sorted(trajectory, key=lambda p: p["period_end"])
+        figure.add_trace(
+            go.Scatter(
+                x=[p["period_end"] for p in milestones],
+                y=[p["value"] for p in milestones],
+                mode="lines+markers",
+                name="Trajectory",
+                line={"color": "#ed8b00", "dash": "dashdot"},
+                marker={"symbol": "diamond", "size": 9},
             )
         )
     figure.update_layout(title=title, yaxis_title=unit, **LAYOUT)
@@ -122,7 +142,9 @@ def funnel_chart(funnel: dict[str, Any], names: dict[str, str], title: str, unit
             marker={"size": 9, "color": "#005eb8"},
         )
     )
-    figure.update_layout(title=title, xaxis_title="Denominator", yaxis_title=unit, **LAYOUT)
+    figure.update_layout(
+        title=title, xaxis_title=funnel.get("x_title", "Denominator"), yaxis_title=unit, **LAYOUT
+    )
     return _html(figure, f"funnel-{funnel['breakdown']}")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from joinedup.measures.definitions import MeasureDefinition
 from joinedup.web.dashboard import charts
 from joinedup.web.dashboard.data import DashboardData
 
@@ -42,6 +44,23 @@ def _format(value: float | None, unit: str = "") -> str:
     return f"{text}%" if unit.startswith("%") else text
 
 
+def _trajectory(measure: dict[str, Any], latest: dict[str, Any] | None) -> str:
+    """The milestone in force for the latest period and whether the value is on track."""
+    definition = MeasureDefinition.model_validate(measure)
+    if latest is None or not definition.trajectory:
+        return ""
+    due = definition.milestone(date.fromisoformat(str(latest["period_end"])[:10]))
+    if due is None:
+        return ""
+    text = f"Trajectory: {_format(due.value, measure['unit'])} by {due.period_end.isoformat()}"
+    if latest["value"] is None:
+        return f"{text}; latest value suppressed"
+    on_track = definition.polarity.meets(latest["value"], due.value)
+    if on_track is None:
+        return text
+    return f"{text}; {'on track' if on_track else 'off track'}"
+
+
 def _tile(
     data: DashboardData, measure: dict[str, Any], breakdown: str, group_id: str
 ) -> dict[str, Any]:
@@ -65,6 +84,7 @@ def _tile(
         "assurance": ICON_TEXT.get(icons.get("assurance_icon") or "", "No target assurance"),
         "sparkline": charts.sparkline([r["value"] for r in series], label),
         "comparison": (latest or {}).get("vs_ics") or "",
+        "trajectory": _trajectory(measure, latest),
     }
 
 
@@ -113,7 +133,11 @@ def dashboard_router(out_dir: Path) -> APIRouter:
         spc = data.spc_series(measure_id, "ics", "ICS")
         spc_html = (
             charts.spc_chart(
-                spc, f"SPC chart: {found['title']} (ICS, monthly)", found["target"], unit
+                spc,
+                f"SPC chart: {found['title']} (ICS, monthly)",
+                found["target"],
+                unit,
+                trajectory=found["trajectory"],
             )
             if spc
             else ""

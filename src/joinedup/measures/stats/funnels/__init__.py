@@ -8,6 +8,11 @@ from joinedup.measures.stats.funnels.labels import (
     LOW_998,
     NOT_SIGNIFICANT,
 )
+from joinedup.measures.stats.funnels.means import (
+    MeanFunnel,
+    mean_funnel_limits,
+    mean_funnel_significance,
+)
 from joinedup.measures.stats.funnels.proportions import (
     ProportionFunnel,
     proportion_funnel_limits,
@@ -32,9 +37,12 @@ __all__ = [
     "LOW_95",
     "LOW_998",
     "NOT_SIGNIFICANT",
+    "MeanFunnel",
     "ProportionFunnel",
     "RateFunnel",
     "RatioFunnel",
+    "mean_funnel_limits",
+    "mean_funnel_significance",
     "proportion_funnel_limits",
     "proportion_funnel_significance",
     "rate_funnel_limits",
