@@ -2,9 +2,11 @@
 
     python benchmarks/views.py --patients 200000 --observations 1000000 --repeats 3 [--spark]
 
-Generates a source folder (NDJSON and Parquet, ``resource`` column) with a fixed seed, runs
-each engine end to end (read + flatten + materialise the rows) and prints a markdown table of
-median resources/s. V1 = patient demographics, V2 = final observations × code.coding (issue 6).
+Generates a source folder (NDJSON; JSON-text Parquet, a ``resource`` column; columnar Parquet,
+typed nested columns) with a fixed seed, runs each engine end to end (read + flatten +
+materialise the rows) and prints a markdown table of median resources/s. Hand-written DuckDB
+SQL runs over NDJSON and over the columnar Parquet, so each of ours has a ceiling on its
+own source. V1 = patient demographics, V2 = final observations × code.coding (issue 6).
 Peers (``sqlonfhir``, ``fhir4ds``, ``pysof``) are benchmark-only, installed outside the
 project environment and used only with ``--peer-path``:
 
@@ -34,6 +36,7 @@ from typing import Any
 import duckdb
 
 from joinedup.views import ViewDefinition, parse_view
+from joinedup.views.columnar import write_columnar
 from joinedup.views.engines.duckdb import DuckDBEngine
 from joinedup.views.sources import Source
 from views_peers import Peer, add_peer_path, conformance, load_peers, run_ndjson
@@ -88,21 +91,25 @@ V2: dict[str, Any] = {
     ],
 }
 
-# Hand-written DuckDB SQL for the same views: the practical ceiling.
+# Hand-written DuckDB SQL for the same views: the practical ceiling. {source} is a reader.
 HAND_V1 = f"""
 SELECT id, gender, birthDate AS birth_date,
        list_filter(name, lambda n: n.use = 'official')[1].family AS family,
        address[1].postalCode AS postcode,
        list_filter(identifier, lambda i: i.system = '{NHS}')[1].value AS nhs_number
-FROM read_ndjson_auto('{{folder}}/Patient.ndjson')
+FROM {{source}}
 """
 HAND_V2 = """
 SELECT o.id, regexp_extract(o.subject.reference, 'Patient/([^/]+)$', 1) AS patient,
        o.effectiveDateTime AS effective, o.valueQuantity.value AS value,
        c.system, c.code
-FROM read_ndjson_auto('{folder}/Observation.ndjson') AS o, unnest(o.code.coding) AS t(c)
+FROM {source} AS o, unnest(o.code.coding) AS t(c)
 WHERE o.status = 'final'
 """
+HAND_READERS = {
+    "NDJSON, read_ndjson_auto": "read_ndjson_auto('{folder}/{kind}.ndjson')",
+    "columnar Parquet": "read_parquet('{folder}/columnar/{kind}.parquet')",
+}
 
 LOINC = [("8867-4", "Heart rate"), ("8480-6", "Systolic BP"), ("29463-7", "Body weight")]
 
@@ -112,8 +119,9 @@ def _date(rng: random.Random, year: int) -> str:
 
 
 def generate(folder: Path, patients: int, observations: int, seed: int) -> None:
-    """NDJSON + Parquet sources: Patients with UK Core-style names/identifiers, Observations
-    with LOINC + SNOMED codings (one in ten not final)."""
+    """NDJSON, JSON-text Parquet (``parquet/``) and columnar Parquet (``columnar/``) sources:
+    Patients with UK Core-style names/identifiers, Observations with LOINC + SNOMED codings
+    (one in ten not final)."""
     rng = random.Random(seed)
     folder.mkdir(parents=True, exist_ok=True)
     with (folder / "Patient.ndjson").open("w") as out:
@@ -152,13 +160,15 @@ def generate(folder: Path, patients: int, observations: int, seed: int) -> None:
                 "valueQuantity": {"value": round(rng.uniform(40, 180), 1), "unit": "1/min"},
             }
             out.write(json.dumps(observation, separators=(",", ":")) + "\n")
-    parquet = folder / "parquet"
+    parquet, columnar = folder / "parquet", folder / "columnar"
     parquet.mkdir(exist_ok=True)
+    columnar.mkdir(exist_ok=True)
     for kind in ("Patient", "Observation"):
         duckdb.execute(
             f"COPY (SELECT json AS resource FROM read_ndjson_objects('{folder}/{kind}.ndjson')) "
             f"TO '{parquet}/{kind}.parquet' (FORMAT parquet)"
         )
+        write_columnar(folder / f"{kind}.ndjson", columnar / f"{kind}.parquet")
 
 
 def timed(run: Callable[[], int], repeats: int) -> tuple[float, int]:
@@ -184,28 +194,28 @@ Result = tuple[str, str, int, float, int, int | None]
 
 
 def run_ours(folder: Path, counts: dict[str, int], repeats: int, parquet: bool) -> list[Result]:
-    """Our DuckDB engine (NDJSON, optionally Parquet) and the hand-written SQL ceiling."""
+    """Our DuckDB engine (NDJSON, optionally JSON-text and columnar Parquet) and the
+    hand-written SQL ceiling (over NDJSON, and over columnar Parquet with ``parquet``)."""
     results: list[Result] = []
-    for key, view in (("v1", parse_view(V1)), ("v2", parse_view(V2))):
+    for key, view, kind in (
+        ("v1", parse_view(V1), "Patient"),
+        ("v2", parse_view(V2), "Observation"),
+    ):
         sources = [("NDJSON", Source(folder))]
         if parquet:
-            sources.append(("Parquet", Source(folder / "parquet")))
+            sources.append(("JSON-text Parquet", Source(folder / "parquet")))
+            sources.append(("columnar Parquet", Source(folder / "columnar")))
         for label, source in sources:
             sql = DuckDBEngine().compile(view, source).sql()
             seconds, rows = timed(partial(materialise, sql), repeats)
             results.append((f"joinedup duckdb ({label})", key, counts[key], seconds, rows, None))
-        hand = {"v1": HAND_V1, "v2": HAND_V2}[key].format(folder=folder)
-        seconds, rows = timed(partial(materialise, hand), repeats)
-        results.append(
-            (
-                "hand-written DuckDB SQL (NDJSON, read_ndjson_auto)",
-                key,
-                counts[key],
-                seconds,
-                rows,
-                None,
-            )
-        )
+        readers = HAND_READERS if parquet else dict(list(HAND_READERS.items())[:1])
+        for label, reader in readers.items():
+            source_sql = reader.format(folder=folder, kind=kind)
+            hand = {"v1": HAND_V1, "v2": HAND_V2}[key].format(source=source_sql)
+            seconds, rows = timed(partial(materialise, hand), repeats)
+            name = f"hand-written DuckDB SQL ({label})"
+            results.append((name, key, counts[key], seconds, rows, None))
     return results
 
 

@@ -1,7 +1,8 @@
 """The official SQL on FHIR v2 suite (22 files, 134 cases) on every engine.
 
 One test per engine and suite file, so a failure names the file and lists every failing case.
-The Spark cases run on the one shared session (``spark`` fixture).
+``duckdb-columnar`` runs DuckDB over columnar Parquet copies of each file's resources (the typed
+compile path). The Spark cases run on the one shared session (``spark`` fixture).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from columnar_duckdb import ColumnarDuckDBEngine
 from joinedup.views.conformance import report, run_suite_file
 from joinedup.views.engines import Engine, ReferenceEngine
 from joinedup.views.engines.duckdb import DuckDBEngine
@@ -52,6 +54,11 @@ def test_reference(name: str, suite_dir: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", SUITE_FILES)
 def test_duckdb(name: str, suite_dir: Path, tmp_path: Path) -> None:
     _check(DuckDBEngine(), suite_dir / f"{name}.json", tmp_path)
+
+
+@pytest.mark.parametrize("name", SUITE_FILES)
+def test_duckdb_columnar(name: str, suite_dir: Path, tmp_path: Path) -> None:
+    _check(ColumnarDuckDBEngine(), suite_dir / f"{name}.json", tmp_path)
 
 
 @pytest.mark.spark

@@ -153,6 +153,15 @@ class Dialect:
     def field(self, struct: exp.Expression, name: str) -> exp.Expression:
         return exp.Dot(this=struct, expression=exp.to_identifier(name, quoted=True))
 
+    # --- typed (columnar) values; only DuckDB compiles against them ---
+    def struct_field(self, struct: exp.Expression, name: str) -> exp.Expression:
+        """Field ``name`` of a typed struct value (NULL when the struct is NULL)."""
+        raise NotImplementedError(f"{self.name} reads resources as JSON, not typed columns")
+
+    def to_json(self, value: exp.Expression) -> exp.Expression:
+        """A typed value (struct, list, scalar) as a semi-structured value."""
+        raise NotImplementedError(f"{self.name} reads resources as JSON, not typed columns")
+
     def rows_query(
         self, rows: exp.Expression, relation: exp.Expression, columns: Sequence[str]
     ) -> exp.Expression:
@@ -160,7 +169,8 @@ class Dialect:
         raise NotImplementedError
 
     # --- scalars ---
-    def error(self, message: str, sql_type: str) -> exp.Expression:
+    def error(self, message: str, sql_type: str | None) -> exp.Expression:
+        """Raises ``message`` when evaluated; typed ``sql_type``, or untyped for None."""
         raise NotImplementedError
 
     def divide(self, left: exp.Expression, right: exp.Expression) -> exp.Expression:
@@ -289,6 +299,12 @@ class DuckDBDialect(Dialect):
             ),
         )
 
+    def struct_field(self, struct: exp.Expression, name: str) -> exp.Expression:
+        return call("struct_extract", struct, text(name))
+
+    def to_json(self, value: exp.Expression) -> exp.Expression:
+        return call("to_json", value)
+
     def rows_query(
         self, rows: exp.Expression, relation: exp.Expression, columns: Sequence[str]
     ) -> exp.Expression:
@@ -297,8 +313,9 @@ class DuckDBDialect(Dialect):
             *(exp.alias_(self.field(var("u"), name), name, quoted=True) for name in columns)
         ).from_(inner.subquery("rows"))
 
-    def error(self, message: str, sql_type: str) -> exp.Expression:
-        return cast(call("error", text(message)), sql_type)
+    def error(self, message: str, sql_type: str | None) -> exp.Expression:
+        raised = call("error", text(message))
+        return raised if sql_type is None else cast(raised, sql_type)
 
     def last_day(self, year_month: exp.Expression) -> exp.Expression:
         first = cast(exp.DPipe(this=year_month, expression=text("-01")), "DATE")
@@ -408,8 +425,9 @@ class SparkDialect(Dialect):
             inner.subquery("rows")
         )
 
-    def error(self, message: str, sql_type: str) -> exp.Expression:
-        return cast(call("raise_error", text(message)), sql_type)
+    def error(self, message: str, sql_type: str | None) -> exp.Expression:
+        raised = call("raise_error", text(message))
+        return raised if sql_type is None else cast(raised, sql_type)
 
     def divide(self, left: exp.Expression, right: exp.Expression) -> exp.Expression:
         return call("try_divide", cast(left, "DOUBLE"), cast(right, "DOUBLE"))

@@ -1,7 +1,8 @@
 """Generated ViewDefinitions over generated Patients: every engine returns the same rows.
 
-The reference engine is the oracle; DuckDB is checked on every Hypothesis example and Spark
-on a fixed sample of generated cases run as one batch (one Spark job, shared session).
+The reference engine is the oracle; DuckDB is checked on every Hypothesis example, over the
+NDJSON (JSON path) and over columnar Parquet copies (typed path), and Spark on a fixed sample
+of generated cases run as one batch (one Spark job, shared session).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from columnar_duckdb import ColumnarDuckDBEngine
 from joinedup.views.conformance import canonical_row
 from joinedup.views.engines import ReferenceEngine, run_many
 from joinedup.views.engines.duckdb import DuckDBEngine
@@ -161,6 +163,18 @@ def test_duckdb_agrees_with_the_reference(
     source = _write(resources)
     expected = _comparable(parsed, source)
     got = _rows(run_many(DuckDBEngine(), [parsed], source)[0])
+    assert got == expected
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(resources=patients(), view=views())
+def test_duckdb_over_columnar_parquet_agrees_with_the_reference(
+    resources: list[dict[str, Any]], view: dict[str, Any]
+) -> None:
+    parsed = parse_view(view)
+    source = _write(resources)
+    expected = _comparable(parsed, source)
+    got = _rows(run_many(ColumnarDuckDBEngine(), [parsed], source)[0])
     assert got == expected
 
 

@@ -1,12 +1,10 @@
 """FHIRPath-subset expressions compiled to SQLGlot expressions.
 
-Every compiled expression carries a *kind* saying what SQL value stands for the FHIRPath
-collection, so that simple paths stay simple SQL:
-
-* ``list`` — a SQL list of semi-structured values (JSON/VARIANT); ``strings`` — a list of text;
-* ``json`` — one semi-structured value, NULL for the empty collection;
-* ``string`` / ``number`` / ``integer`` / ``boolean`` — one SQL scalar, NULL for empty;
-* ``empty`` — always the empty collection.
+Every compiled expression carries a *kind* (``kinds.py``) saying what SQL value stands for the
+FHIRPath collection, so that simple paths stay simple SQL. Over a columnar source the resource
+is a typed row: member access, ``where``, ``first``, indexers, ``exists``/``empty``,
+comparisons and key functions stay typed (``struct_sql.py``); every other operation takes the
+value as JSON and goes on as over a JSON source.
 
 The semantics are those of ``fhirpath/evaluate.py`` (the reference engine); where data breaks
 a rule (two values where one is required, a non-boolean condition) the SQL raises an error.
@@ -21,6 +19,10 @@ from dataclasses import dataclass, replace
 from sqlglot import exp
 
 from joinedup.views.compile.boundary_sql import decimal_text, temporal_text
+from joinedup.views.compile.kinds import ELEMENT, EMPTY, LISTS, SCALARS, TYPED, Sql
+from joinedup.views.compile.reference_sql import reference_key
+from joinedup.views.compile.shapes import Struct
+from joinedup.views.compile.struct_sql import ROW, StructAccess
 from joinedup.views.dialects import SQL_TYPES, Dialect, call, case, cast, is_null, number, text, var
 from joinedup.views.fhirpath.ast import (
     Binary,
@@ -37,20 +39,10 @@ from joinedup.views.fhirpath.ast import (
 from joinedup.views.fhirpath.boundary import temporal_kind
 from joinedup.views.fhirpath.resolve import PathError
 
-LISTS = frozenset({"list", "strings"})
-SCALARS = frozenset({"string", "number", "integer", "boolean"})
-_ELEMENT = {"list": "json", "strings": "string"}
 _PRIMITIVE_TEST = {
     "string": "string", "code": "string", "id": "string", "uri": "string", "url": "string",
     "boolean": "boolean", "integer": "integer", "decimal": "number",
 }  # fmt: skip
-_REFERENCE = r"^(?:.*/)?([A-Za-z]+)/([^/]+?)(?:/_history/.*)?$"
-
-
-@dataclass(frozen=True)
-class Sql:
-    expr: exp.Expression
-    kind: str
 
 
 @dataclass(frozen=True)
@@ -63,7 +55,6 @@ class Scope:
     """The resource's JSON text, while the focus is the resource itself."""
 
 
-EMPTY = Sql(exp.Null(), "empty")
 PREFETCHED = "m"
 """Column holding the resource's prefetched members (see ``Dialect.get_many``)."""
 
@@ -74,6 +65,11 @@ class PathCompiler:
         self._names = itertools.count()
         self.prefetched: list[str] = []
         """Members of the resource read with one parse (dialects with ``get_many``)."""
+        self.structs = StructAccess(dialect, self.fresh, self.bound)
+
+    def resource(self, shape: Struct | None) -> Sql:
+        """The resource: a typed row over a columnar source (``shape``), else one JSON value."""
+        return Sql(ROW, "struct", shape) if shape is not None else Sql(var("r"), "json")
 
     def fresh(self) -> str:
         return f"x{next(self._names)}"
@@ -93,6 +89,8 @@ class PathCompiler:
 
     # --- conversions ---
     def null(self, kind: str) -> exp.Expression:
+        if kind in TYPED:
+            return self.dialect.list_of() if kind == "structs" else exp.Null()
         if kind in LISTS:
             return self.dialect.empty_list(self.dialect.json_type if kind == "list" else "VARCHAR")
         return cast(exp.Null(), self.dialect.json_type if kind == "json" else SQL_TYPES[kind])
@@ -101,24 +99,28 @@ class PathCompiler:
         """One value or NULL; more than one item is an error at run time."""
         if sql.kind not in LISTS:
             return sql
-        kind = _ELEMENT[sql.kind]
+        kind = ELEMENT[sql.kind]
         error = message or f"{what} needs a single value"
 
         def pick(items: exp.Expression) -> exp.Expression:
             too_many = exp.GT(this=self.dialect.length(items), expression=number(1))
             return case(
-                (too_many, self.dialect.error(error, self._sql_type(kind))),
+                (too_many, self._error(error, kind)),
                 default=self.dialect.element(items, number(1)),
             )
 
-        return Sql(self.bound(sql.expr, pick), kind)
+        return sql.item(self.bound(sql.expr, pick))
+
+    def _error(self, message: str, kind: str) -> exp.Expression:
+        # A struct's type comes from the other branch of the CASE the error sits in.
+        return self.dialect.error(message, None if kind == "struct" else self._sql_type(kind))
 
     def _sql_type(self, kind: str) -> str:
         return self.dialect.json_type if kind == "json" else SQL_TYPES[kind]
 
     def scalar(self, sql: Sql, kind: str, what: str) -> exp.Expression:
         """A singleton as a SQL scalar of ``kind``: string, number, integer or boolean."""
-        one = self.single(sql, what)
+        one = self.structs.as_json(self.single(sql, what))
         if one.kind == "empty":
             return self.null(kind)
         if one.kind == "json":
@@ -133,7 +135,7 @@ class PathCompiler:
 
     def boolean(self, sql: Sql, what: str) -> exp.Expression:
         """A condition: a boolean singleton, NULL when empty, an error for anything else."""
-        one = self.single(sql, what)
+        one = self.structs.as_json(self.single(sql, what))
         if one.kind == "boolean":
             return one.expr
         if one.kind == "empty":
@@ -154,6 +156,7 @@ class PathCompiler:
 
     def as_items(self, sql: Sql) -> Sql:
         """Any compiled value as a ``list``/``strings`` collection."""
+        sql = self.structs.as_json(sql)
         if sql.kind in LISTS:
             return sql
         if sql.kind == "json":
@@ -165,6 +168,21 @@ class PathCompiler:
             case((is_null(as_text), self.null("strings")), default=self.dialect.list_of(as_text)),
             "strings",
         )
+
+    def iterable(self, sql: Sql) -> Sql:
+        """A collection to iterate over: ``structs`` stay typed, the rest as :meth:`as_items`."""
+        if sql.kind == "struct":
+            return Sql(
+                self.bound(
+                    sql.expr,
+                    lambda one: case(
+                        (is_null(one), self.null("structs")), default=self.dialect.list_of(one)
+                    ),
+                ),
+                "structs",
+                sql.shape,
+            )
+        return sql if sql.kind == "structs" else self.as_items(sql)
 
     def exists(self, sql: Sql) -> exp.Expression:
         if sql.kind in LISTS:
@@ -214,9 +232,11 @@ class PathCompiler:
     def _member(self, expr: Member, scope: Scope) -> Sql:
         if expr.base is None and scope.resource_type == expr.name:
             return scope.focus
+        base = self._base(expr.base, scope)
+        if base.kind in TYPED:
+            return self.structs.member(base, expr.name)
         if expr.base is None and scope.resource_type is not None and self.dialect.get_many_name:
             return Sql(self.bound(self._prefetched(expr.name), self.dialect.as_list), "list")
-        base = self._base(expr.base, scope)
         if base.kind == "json":
             return Sql(
                 self.bound(base.expr, lambda obj: self.dialect.member(obj, expr.name)), "list"
@@ -237,7 +257,7 @@ class PathCompiler:
         base = self._base(expr.base, scope)
         position = self.scalar(self.compile(expr.index, scope), "integer", "an index")
         if base.kind in LISTS:
-            element = _ELEMENT[base.kind]
+            element = ELEMENT[base.kind]
 
             def at(index: exp.Expression) -> exp.Expression:
                 one_based = exp.Add(this=index, expression=number(1))
@@ -249,27 +269,28 @@ class PathCompiler:
                     default=self.null(element),
                 )
 
-            return Sql(self.bound(position, at), element)
+            return base.item(self.bound(position, at))
         if base.kind == "empty":
             return EMPTY
         zero = exp.EQ(this=position, expression=number(0))
-        return Sql(case((zero, base.expr), default=self.null(base.kind)), base.kind)
+        return replace(base, expr=case((zero, base.expr), default=self.null(base.kind)))
 
     def _filter(self, base: Sql, keep: Callable[[Sql], exp.Expression]) -> Sql:
         """Items of ``base`` for which ``keep(item_sql)`` (a SQL boolean) is true."""
         if base.kind in LISTS:
             item = self.fresh()
-            condition = keep(Sql(var(item), _ELEMENT[base.kind]))
-            return Sql(self.dialect.filter(base.expr, item, condition), base.kind)
+            condition = keep(base.item(var(item)))
+            return replace(base, expr=self.dialect.filter(base.expr, item, condition))
         if base.kind == "empty":
             return EMPTY
-        kind = base.kind
-        return Sql(
-            self.bound(
+        return replace(
+            base,
+            expr=self.bound(
                 base.expr,
-                lambda value: case((keep(Sql(value, kind)), value), default=self.null(kind)),
+                lambda value: case(
+                    (keep(replace(base, expr=value)), value), default=self.null(base.kind)
+                ),
             ),
-            kind,
         )
 
     def _where(self, base: Sql, condition: Expr, scope: Scope, what: str) -> Sql:
@@ -298,20 +319,21 @@ class PathCompiler:
             return Sql(exp.Not(this=exp.Paren(this=self.boolean(base, "not()"))), "boolean")
         if name == "first":
             if base.kind in LISTS:
-                return Sql(self.dialect.element(base.expr, number(1)), _ELEMENT[base.kind])
+                return base.item(self.dialect.element(base.expr, number(1)))
             return base
         if name == "join":
             separator = (
                 str(expr.args[0].value) if expr.args and isinstance(expr.args[0], Literal) else ""
             )
-            return Sql(self._join(base, separator), "string")
+            return Sql(self._join(self.structs.as_json(base), separator), "string")
         if name == "ofType":
             assert isinstance(expr.args[0], Literal)
-            return self._of_type(base, str(expr.args[0].value))
+            return self._of_type(self.structs.as_json(base), str(expr.args[0].value))
         if name in {"lowBoundary", "highBoundary"}:
             kind = None if expr.base is None else temporal_kind(expr.base)
             digits = self._number_text(expr.base, scope)
-            return self._boundary(base, kind, name == "highBoundary", digits)
+            one = self.structs.as_json(self.single(base, "lowBoundary()/highBoundary()"))
+            return self._boundary(one, kind, name == "highBoundary", digits)
         if name == "getResourceKey" and expr.base is None and scope.resource_type is not None:
             return Sql(
                 self.scalar(self.compile(Member(None, "id"), scope), "string", name), "string"
@@ -407,6 +429,8 @@ class PathCompiler:
         return Sql(self.bound(one.expr, edge), "string")
 
     def _id(self, one: Sql) -> exp.Expression:
+        if one.kind == "struct":
+            return self.scalar(self.structs.member(one, "id"), "string", "getResourceKey()")
         if one.kind != "json":
             return self.null("string")
         return self.dialect.to_scalar(self.dialect.get(one.expr, "id"), "string")
@@ -414,35 +438,33 @@ class PathCompiler:
     def _reference_key(self, item: exp.Expression, type_name: str | None) -> exp.Expression:
         return self.bound(
             self.dialect.to_scalar(self.dialect.get(item, "reference"), "string"),
-            lambda reference: self._key_of(reference, type_name),
-        )
-
-    def _key_of(self, reference: exp.Expression, type_name: str | None) -> exp.Expression:
-        key = exp.Nullif(
-            this=call("regexp_extract", reference, text(_REFERENCE), number(2)), expression=text("")
-        )
-        urn = exp.Like(this=reference, expression=text("urn:uuid:%"))
-        if type_name is None:
-            return case((urn, call("substr", reference, number(10))), default=key)
-        found_type = call("regexp_extract", reference, text(_REFERENCE), number(1))
-        return case(
-            (
-                exp.And(
-                    this=exp.Not(this=urn),
-                    expression=exp.EQ(this=found_type, expression=text(type_name)),
-                ),
-                key,
-            ),
-            default=self.null("string"),
+            lambda reference: reference_key(reference, type_name),
         )
 
     def _reference_keys(self, base: Sql, type_name: str | None) -> Sql:
+        if base.kind in TYPED:
+            return self._typed_reference_keys(base, type_name)
         if base.kind == "json":
             return Sql(self._reference_key(base.expr, type_name), "string")
         if base.kind != "list":
             return EMPTY
         item, key = self.fresh(), self.fresh()
         keys = self.dialect.transform(base.expr, item, self._reference_key(var(item), type_name))
+        return Sql(self.dialect.filter(keys, key, exp.Not(this=is_null(var(key)))), "strings")
+
+    def _typed_reference_keys(self, base: Sql, type_name: str | None) -> Sql:
+        assert base.shape is not None
+        reference = base.shape.field("reference")
+        if reference is None:
+            return EMPTY
+        if reference != "string":
+            return self._reference_keys(self.structs.as_json(base), type_name)
+        if base.kind == "struct":
+            value = self.structs.member(base, "reference").expr
+            return Sql(self.bound(value, lambda ref: reference_key(ref, type_name)), "string")
+        item, key = self.fresh(), self.fresh()
+        value = self.structs.member(Sql(var(item), "struct", base.shape), "reference").expr
+        keys = self.dialect.transform(base.expr, item, reference_key(value, type_name))
         return Sql(self.dialect.filter(keys, key, exp.Not(this=is_null(var(key)))), "strings")
 
     # --- operators ---
@@ -494,9 +516,7 @@ class PathCompiler:
 
     def _equal_lists(self, *lists: Sql) -> exp.Expression:
         sizes = [self.dialect.length(side.expr) for side in lists]
-        firsts = [
-            Sql(self.dialect.element(side.expr, number(1)), _ELEMENT[side.kind]) for side in lists
-        ]
+        firsts = [side.item(self.dialect.element(side.expr, number(1))) for side in lists]
         texts = [self._texts(side) for side in lists]
         return case(
             (
@@ -523,6 +543,7 @@ class PathCompiler:
         return self.dialect.transform(items.expr, item, self.dialect.to_scalar(var(item), "string"))
 
     def _compare(self, op: str, left: Sql, right: Sql) -> exp.Expression:
+        left, right = self.structs.as_json(left), self.structs.as_json(right)
         if left.kind == "empty" or right.kind == "empty":
             return self.null("boolean")
         kinds = {left.kind, right.kind}
@@ -596,7 +617,10 @@ def with_focus(scope: Scope, focus: Sql, row_index: exp.Expression) -> Scope:
 
 
 def _simple(value: exp.Expression) -> bool:
-    """Cheap to repeat: a column or variable, a literal, or a cast literal."""
+    """Cheap to repeat: a column or variable, a literal, a cast literal, or a struct field of
+    a column or variable."""
     if isinstance(value, exp.Cast):
         value = value.this
+    if isinstance(value, exp.Anonymous) and value.name == "struct_extract":
+        return _simple(value.expressions[0])
     return isinstance(value, exp.Column | exp.Literal | exp.Null | exp.Boolean)

@@ -1,6 +1,8 @@
 """A ViewDefinition compiled to ONE SQL query (a SQLGlot tree) over a relation of resources.
 
-The relation has one column of resource JSON text. Each resource's rows are built as a SQL list
+The relation has one column of resource JSON text, or, for a columnar source, one typed
+column per top-level element (its :class:`~joinedup.views.compile.shapes.Struct` given to the
+compiler, which then reads members as struct fields). Each resource's rows are built as a SQL list
 of structs — the same recursion as the reference engine: a select's rows are, per focus, the
 product of its own columns, its nested selects' rows and its unionAll branches' rows — and
 the list is unnested into the result. A view without forEach/repeat/unionAll compiles to a
@@ -14,14 +16,10 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-from joinedup.views.compile.fhirpath_sql import (
-    EMPTY,
-    PREFETCHED,
-    PathCompiler,
-    Scope,
-    Sql,
-    with_focus,
-)
+from joinedup.views.compile.fhirpath_sql import PREFETCHED, PathCompiler, Scope, with_focus
+from joinedup.views.compile.kinds import EMPTY, Sql
+from joinedup.views.compile.shapes import Struct
+from joinedup.views.compile.struct_sql import spell_row
 from joinedup.views.dialects import SQL_TYPES, Dialect, case, cast, number, text, var
 from joinedup.views.fhirpath.resolve import PathError
 from joinedup.views.model import Column, Select, ViewDefinition, ViewError
@@ -50,24 +48,36 @@ class CompiledView:
         return self.query.sql(dialect=self.dialect.sqlglot, pretty=pretty)
 
 
-def compile_view(view: ViewDefinition, dialect: Dialect, relation: exp.Expression) -> CompiledView:
-    """The view as one query over ``relation`` (a table/subquery with a ``resource`` column)."""
-    return _ViewCompiler(view, dialect).compile(relation)
+def compile_view(
+    view: ViewDefinition,
+    dialect: Dialect,
+    relation: exp.Expression,
+    columns: Struct | None = None,
+) -> CompiledView:
+    """The view as one query over ``relation``: a table/subquery with a ``resource`` column, or
+    with the typed ``columns`` of a columnar source."""
+    return _ViewCompiler(view, dialect, columns).compile(relation)
 
 
 class _ViewCompiler:
-    def __init__(self, view: ViewDefinition, dialect: Dialect) -> None:
+    def __init__(self, view: ViewDefinition, dialect: Dialect, columns: Struct | None) -> None:
         self.view = view
         self.dialect = dialect
         self.paths = PathCompiler(dialect)
         self.types: dict[str, str] = {}
+        self.columns = columns
 
     def compile(self, relation: exp.Expression) -> CompiledView:
-        resource = var("r")
-        scope = Scope(
-            Sql(resource, "json"), cast(number(0), "BIGINT"), self.view.resource, var("raw")
-        )
-        resource_type = self.dialect.to_scalar(self.dialect.get(resource, "resourceType"), "string")
+        resource = self.paths.resource(self.columns)
+        raw = None if self.columns is not None else var("raw")
+        scope = Scope(resource, cast(number(0), "BIGINT"), self.view.resource, raw)
+        if self.columns is None:
+            resource_type = self.dialect.to_scalar(
+                self.dialect.get(resource.expr, "resourceType"), "string"
+            )
+        else:
+            typed = self.paths.structs.member(resource, "resourceType")
+            resource_type = self.paths.scalar(typed, "string", "resourceType")
         conditions: list[exp.Expression] = [
             exp.EQ(this=resource_type, expression=text(self.view.resource))
         ]
@@ -80,7 +90,25 @@ class _ViewCompiler:
             fields = self._columns(self.view.root.all_columns(), scope)
         else:
             rows = self._rows(self.view.root, scope)
-        # The source is built last: it prefetches the members the compiled paths asked for.
+        if self.columns is not None:
+            filtered = exp.select("*").from_(relation).where(exp.and_(*conditions))
+        else:
+            filtered = self._json_source(relation, conditions)
+        if flat:
+            query: exp.Expression = filtered.select(
+                *(exp.alias_(value, name, quoted=True) for name, value in fields), append=False
+            )
+        else:
+            query = self.dialect.rows_query(rows, filtered.subquery("filtered"), columns)
+        if self.columns is not None:
+            query = spell_row(query, self.columns, self.dialect)
+        return CompiledView(query, columns, self.dialect)
+
+    def _json_source(
+        self, relation: exp.Expression, conditions: list[exp.Expression]
+    ) -> exp.Select:
+        """The resources parsed once, filtered; built after the paths are compiled, as it
+        prefetches the members they asked for."""
         parsed = self.dialect.parse(exp.column(RESOURCE_COLUMN))
         outputs = [exp.alias_(parsed, "r"), exp.alias_(exp.column(RESOURCE_COLUMN), "raw")]
         if self.paths.prefetched:
@@ -88,14 +116,7 @@ class _ViewCompiler:
             outputs.append(exp.alias_(members, PREFETCHED))
         source = exp.select(*outputs).from_(relation).subquery("src")
         carried = ["r", "raw"] + ([PREFETCHED] if self.paths.prefetched else [])
-        filtered = exp.select(*carried).from_(source).where(exp.and_(*conditions))
-        if flat:
-            query: exp.Expression = filtered.select(
-                *(exp.alias_(value, name, quoted=True) for name, value in fields), append=False
-            )
-        else:
-            query = self.dialect.rows_query(rows, filtered.subquery("filtered"), columns)
-        return CompiledView(query, columns, self.dialect)
+        return exp.select(*carried).from_(source).where(exp.and_(*conditions))
 
     def _path(self, path: object, scope: Scope, where: str) -> Sql:
         try:
@@ -137,8 +158,7 @@ class _ViewCompiler:
             return self._combine(select, scope)
         foci = self._foci(select, scope)
         item, index = self.paths.fresh(), self.paths.fresh()
-        element = "json" if foci.kind == "list" else "string"
-        inner = self._combine(select, with_focus(scope, Sql(var(item), element), var(index)))
+        inner = self._combine(select, with_focus(scope, foci.item(var(item)), var(index)))
         rows = self.dialect.flatten(self.dialect.transform_indexed(foci.expr, item, index, inner))
         if not select.or_null:
             return rows
@@ -147,7 +167,7 @@ class _ViewCompiler:
 
     def _foci(self, select: Select, scope: Scope) -> Sql:
         if select.for_each is not None:
-            return self.paths.as_items(
+            return self.paths.iterable(
                 self._path(select.for_each, scope, f"{select.where}.forEach")
             )
         return Sql(self._descendants(select, scope.focus, scope, REPEAT_DEPTH), "list")

@@ -1,16 +1,22 @@
 """The DuckDB engine: the compiled view runs as one query inside DuckDB.
 
 NDJSON files are read with ``read_ndjson_objects`` (each line one JSON value) and Parquet
-files' ``resource`` column is cast to JSON; no resource passes through Python.
+files' ``resource`` column is cast to JSON; no resource passes through Python. A columnar
+Parquet file (``joinedup.views.columnar``) is compiled against its column types instead, so
+members are struct fields and lists, not JSON parsed per row.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 import duckdb
+from duckdb.sqltypes import DuckDBPyType
 from sqlglot import exp
 
+from joinedup.views.columnar import is_columnar
+from joinedup.views.compile.shapes import ListOf, Shape, Struct
 from joinedup.views.compile.view_sql import RESOURCE_COLUMN, CompiledView, compile_view
 from joinedup.views.dialects import DIALECTS, call, text
 from joinedup.views.model import ViewDefinition
@@ -36,6 +42,29 @@ def source_relation(source: Source, resource_type: str) -> exp.Expression:
     return exp.select(column).from_(exp.Table(this=reader)).subquery("resources")
 
 
+def columnar_shape(connection: duckdb.DuckDBPyConnection, parquet: Path) -> Struct:
+    """The columns of a columnar file and their type trees, read from its schema only."""
+    reader = exp.select("*").from_(exp.Table(this=call("read_parquet", text(parquet.as_posix()))))
+    relation = connection.sql(reader.sql(dialect="duckdb"))
+    return Struct(tuple(zip(relation.columns, map(_shape, relation.types), strict=True)))
+
+
+_SCALAR_SHAPES = {"varchar": "string", "bigint": "integer", "boolean": "boolean"}
+
+
+def _shape(kind: DuckDBPyType) -> Shape:
+    if str(kind) == "JSON":
+        return "json"
+    if kind.id in ("struct", "list"):
+        # DuckDB types children loosely; a struct's or a list's children are always types.
+        children = [(name, cast(DuckDBPyType, child)) for name, child in kind.children]
+    if kind.id == "struct":
+        return Struct(tuple((name, _shape(child)) for name, child in children))
+    if kind.id == "list":
+        return ListOf(_shape(children[0][1]))
+    return _SCALAR_SHAPES.get(kind.id, "other")
+
+
 class DuckDBEngine:
     name = "duckdb"
 
@@ -43,6 +72,11 @@ class DuckDBEngine:
         self.connection = connection if connection is not None else duckdb.connect()
 
     def compile(self, view: ViewDefinition, source: Source) -> CompiledView:
+        found = source.file(view.resource)
+        if found is not None and found.format == "parquet" and is_columnar(found.path):
+            reader = exp.Table(this=call("read_parquet", text(found.path.as_posix())))
+            columns = columnar_shape(self.connection, found.path)
+            return compile_view(view, DIALECTS["duckdb"], reader, columns)
         return compile_view(view, DIALECTS["duckdb"], source_relation(source, view.resource))
 
     def relation(self, view: ViewDefinition, source: Source) -> duckdb.DuckDBPyRelation:
