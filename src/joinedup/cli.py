@@ -34,7 +34,7 @@ def version() -> None:
 
 
 # --- subcommands: each capability owns its commands in its own module ---
-from joinedup.access.commands import audit_app, token_command  # noqa: E402
+from joinedup.access.commands import access_app, audit_app, token_command  # noqa: E402
 from joinedup.demo import demo_command  # noqa: E402
 from joinedup.export.commands import snapshot_command  # noqa: E402
 from joinedup.measures.commands import measures_app  # noqa: E402
@@ -49,6 +49,7 @@ app.command("load")(load_command)  # the record (#3)
 app.command("serve")(serve_command)
 app.command("token")(token_command)  # access and audit (#4)
 app.add_typer(audit_app, name="audit")
+app.add_typer(access_app, name="access")
 app.command("snapshot")(snapshot_command)  # secondary use (#5)
 app.add_typer(views_app, name="views")  # SQL on FHIR (#6)
 app.add_typer(measures_app, name="measures")  # outcomes (#7)

@@ -4,16 +4,18 @@ Each entry stores the SHA-256 of ``seq | prev_hash | entry`` where ``prev_hash``
 the entry before it (64 zeros for the first), so altering, removing or reordering any entry
 breaks the chain from that point; :func:`verify` recomputes it and names the first entry that
 does not check. Triggers refuse UPDATE and DELETE on the table, so tampering needs someone
-who can also drop triggers — and the chain still shows it. Only resource ids, never
-contents or search values, are recorded.
+who can also drop triggers — and the chain still shows it. The newest entries cut off, or a
+chain recomputed after an edit, show only against the checkpoints kept outside the database
+(:mod:`~joinedup.access.checkpoints`). Only resource ids, never contents or search values,
+are recorded.
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -111,15 +113,19 @@ class Verification:
     problem: str | None = None
     """Names the first entry that does not check, or None when the chain is intact."""
     first_bad: int | None = None
+    hashes: Mapping[int, str] = field(default_factory=dict)
+    """The hash of each entry asked for with ``at`` among those checked."""
 
     @property
     def intact(self) -> bool:
         return self.problem is None
 
 
-def verify(store: Store, batch: int = 5000) -> Verification:
-    """Recompute the chain from the first entry; stop at the first that does not check."""
+def verify(store: Store, batch: int = 5000, at: Collection[int] = ()) -> Verification:
+    """Recompute the chain from the first entry; stop at the first that does not check.
+    ``at``: entry numbers whose hashes to report (to compare with checkpoints)."""
     prev, expected, count = GENESIS, 1, 0
+    hashes: dict[int, str] = {}
     with store.transaction() as tx:
         for seq, entry, prev_hash, digest in _rows(tx, batch):
             if seq != expected:
@@ -127,7 +133,7 @@ def verify(store: Store, batch: int = 5000) -> Verification:
                     f"entry {expected}" if seq == expected + 1 else f"entries {expected}–{seq - 1}"
                 )
                 return Verification(
-                    count, prev, f"{missing} removed (the chain jumps to {seq})", expected
+                    count, prev, f"{missing} removed (the chain jumps to {seq})", expected, hashes
                 )
             if prev_hash != prev:
                 return Verification(
@@ -136,11 +142,14 @@ def verify(store: Store, batch: int = 5000) -> Verification:
                     f"entry {seq} does not follow entry {seq - 1}: an entry before it was "
                     "removed, reordered or altered",
                     seq,
+                    hashes,
                 )
             if entry_hash(seq, prev_hash, entry) != digest:
-                return Verification(count, prev, f"entry {seq} was altered", seq)
+                return Verification(count, prev, f"entry {seq} was altered", seq, hashes)
             prev, expected, count = digest, expected + 1, count + 1
-    return Verification(count, prev)
+            if seq in at:
+                hashes[seq] = digest
+    return Verification(count, prev, hashes=hashes)
 
 
 def _rows(tx: Transaction, batch: int) -> Iterator[tuple[int, str, str, str]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from joinedup.access import audit, breakglass, consent, relationships, routes
+from joinedup.access.checkpoints import Checkpointer
 from joinedup.access.middleware import WRITE_RULES, AccessMiddleware
 from joinedup.access.settings import AccessSettings
 from joinedup.access.tokens import TokenVerifier
@@ -41,6 +42,7 @@ def install_access(app: FastAPI, store: Store, settings: Settings) -> None:
         store=store,
         settings=access,
         verifier=TokenVerifier(access, access.key_dir(settings.data_dir)),
+        checkpointer=Checkpointer.configured(access, settings.data_dir),
         fhir_prefix="/fhir",
         public_paths=PUBLIC_PATHS,
         # Pages sign in with the cookie; the dashboard (aggregates only) may be mounted here.

@@ -27,6 +27,7 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from joinedup.access import audit, breakglass
+from joinedup.access.checkpoints import Checkpointer
 from joinedup.access.interactions import Interaction, classify
 from joinedup.access.policy import (
     OrgDirectory,
@@ -105,6 +106,7 @@ class AccessMiddleware:
         store: Store,
         settings: AccessSettings,
         verifier: TokenVerifier,
+        checkpointer: Checkpointer,
         fhir_prefix: str = "",
         public_paths: tuple[str, ...] = (),
         cookie_paths: tuple[str, ...] = (),
@@ -117,6 +119,7 @@ class AccessMiddleware:
         self.store = store
         self.settings = settings
         self.verifier = verifier
+        self.checkpointer = checkpointer
         self.fhir_prefix = fhir_prefix.rstrip("/")
         self.public_paths = public_paths
         self.cookie_paths = cookie_paths
@@ -153,7 +156,7 @@ class AccessMiddleware:
 
         if not is_page:
             denial = interaction_denial(
-                principal, interaction.resource_type, interaction.permission
+                principal, interaction.resource_type, interaction.permission, interaction.name
             )
             if denial is not None:
                 record.outcome_text = denial
@@ -326,7 +329,8 @@ class AccessMiddleware:
                 reason=reason,
                 outcome_text=record.outcome_text,
             )
-            audit.append(self.store, event, patients)
+            entry = audit.append(self.store, event, patients)
+            self.checkpointer.after_append(entry, record.now)
 
         await anyio.to_thread.run_sync(write)
 

@@ -19,6 +19,11 @@ The rules, per role:
   authoring organisation. An entry in several people's compartments needs all of them.
 * **citizen** — the entries in their own compartment only, and the directory.
 * **analyst, Place leader, admin** — the directory only: no identifiable record access.
+
+Analytics (:data:`ANALYTICS_ACCESS`) never reads the record: ``ViewDefinition`` (the view
+library and ``$run`` on the de-identified snapshot) is for analysts; ``Measure/$evaluate-measure``
+(published, disclosure-controlled aggregates) for analysts and Place leaders; system tokens
+for both, as their scopes allow.
 """
 
 from __future__ import annotations
@@ -71,6 +76,14 @@ DIRECTORY_TYPES = frozenset(
 
 #: Where a citizen may write: their own sharing choices.
 CITIZEN_WRITABLE = frozenset({"Consent"})
+
+#: Interactions served from the de-identified snapshot or the published outcomes, never the
+#: record: (resource type, interaction name, or None for every interaction on the type) ->
+#: the roles besides system tokens that may use them.
+ANALYTICS_ACCESS: dict[tuple[str, str | None], frozenset[Role]] = {
+    ("ViewDefinition", None): frozenset({Role.ANALYST}),
+    ("Measure", "$evaluate-measure"): frozenset({Role.ANALYST, Role.PLACE_LEADER}),
+}
 
 
 # --- organisations ---------------------------------------------------------------------------
@@ -129,12 +142,16 @@ def org_keys(tx: Transaction, ods: str) -> OrgKeys:
 
 
 def interaction_denial(
-    principal: Principal, resource_type: str | None, permission: Permission
+    principal: Principal,
+    resource_type: str | None,
+    permission: Permission,
+    interaction: str | None = None,
 ) -> str | None:
     """Why this interaction is refused outright (403), or None to go on to the query.
 
     ``resource_type`` None means a system-level interaction (whole-system search or history,
-    a transaction Bundle), checked per entry later."""
+    a transaction Bundle), checked per entry later. ``interaction`` is its name (``read``,
+    ``$evaluate-measure``…), needed where an operation is allowed to fewer roles than a read."""
     if resource_type is None:
         return None if _scope_types(principal, permission) else _no_scope(permission, "any type")
     if not _scope_allows(principal, resource_type, permission):
@@ -142,6 +159,9 @@ def interaction_denial(
     role = principal.role
     if role is Role.SYSTEM:
         return None
+    for key in ((resource_type, interaction), (resource_type, None)):
+        if key in ANALYTICS_ACCESS:
+            return None if role in ANALYTICS_ACCESS[key] else _analytics_denial(role, key)
     if role in DIRECT_CARE or role is Role.CITIZEN:
         if permission in (Permission.CREATE, Permission.UPDATE, Permission.DELETE):
             return _write_denial(principal, resource_type)
@@ -154,6 +174,14 @@ def interaction_denial(
     if permission in (Permission.CREATE, Permission.UPDATE, Permission.DELETE):
         return _write_denial(principal, resource_type)
     return None
+
+
+def _analytics_denial(role: Role, key: tuple[str, str | None]) -> str:
+    resource_type, interaction = key
+    what = f"{resource_type} {interaction}" if interaction else resource_type
+    allowed = sorted(r.value for r in ANALYTICS_ACCESS[key])
+    roles = " and ".join(allowed) + (" roles" if len(allowed) > 1 else " role")
+    return f"{what} is only for the {roles} and system tokens; the {role} role cannot use it"
 
 
 def _write_denial(principal: Principal, resource_type: str) -> str | None:

@@ -38,6 +38,13 @@ _TABLES = [
     " ON access_relationship (patient_id, kind)",
     "CREATE INDEX IF NOT EXISTS access_relationship_source"
     " ON access_relationship (source_type, source_id)",
+    # The policy looks relationships up by the user's organisation or staff reference; without
+    # these every restricted query would scan the whole table (one row per registration,
+    # encounter, episode, referral and care team member in the ICS).
+    "CREATE INDEX IF NOT EXISTS access_relationship_org"
+    " ON access_relationship (org, kind, ended, patient_id)",
+    "CREATE INDEX IF NOT EXISTS access_relationship_practitioner"
+    " ON access_relationship (practitioner, kind, ended, patient_id)",
     "CREATE TABLE IF NOT EXISTS access_org ( org_id TEXT PRIMARY KEY, ods TEXT, parent_id TEXT)",
     "CREATE INDEX IF NOT EXISTS access_org_ods ON access_org (ods)",
     "CREATE INDEX IF NOT EXISTS access_org_parent ON access_org (parent_id)",
@@ -160,6 +167,9 @@ _EXTRACTORS = {
     "ServiceRequest": _from_referral,
     "CareTeam": _from_care_team,
 }
+
+#: The resource types :func:`materialise` reads.
+SOURCE_TYPES = frozenset({*_EXTRACTORS, "Organization"})
 
 
 def materialise(tx: Transaction, stored: StoredResource, operation: WriteOperation) -> None:

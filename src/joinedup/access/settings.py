@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: HL7 v3 sensitivity codes whose data only the authoring organisation sees, whatever the
@@ -50,6 +51,20 @@ class AccessSettings(BaseSettings):
 
     restricted_labels: tuple[str, ...] = DEFAULT_RESTRICTED_LABELS
     """``system|code`` security labels visible only to the organisation that wrote the entry."""
+
+    audit_key: SecretStr | None = None
+    """HMAC key signing the audit checkpoints. Unset: a random key generated once into
+    ``<data-dir>/keys/``; in production give one that the database's users cannot read."""
+
+    audit_witness: Path | None = None
+    """A second file every audit checkpoint is appended to: somewhere off the database host
+    (a mounted share, a file a log shipper forwards)."""
+
+    checkpoint_every: int = 100
+    """Write an audit checkpoint after every this many entries…"""
+
+    checkpoint_seconds: float = 60.0
+    """…and at least this often while requests are being audited."""
 
     def key_dir(self, data_dir: Path) -> Path:
         return data_dir / "keys"

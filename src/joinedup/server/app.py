@@ -17,7 +17,16 @@ from joinedup.server.errors import CatchAll, install_error_handlers
 from joinedup.server.limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimit
 from joinedup.server.openapi import fhir_openapi
 from joinedup.server.responses import FHIRJSONResponse
-from joinedup.server.routes import bundle, crud, history, metadata, operations, search
+from joinedup.server.routes import (
+    bundle,
+    crud,
+    history,
+    measures,
+    metadata,
+    operations,
+    search,
+    view_definitions,
+)
 from joinedup.store.base import Store
 from joinedup.web.dashboard import dashboard_router
 
@@ -40,8 +49,9 @@ def create_app(
     )
     app.state.store = store
     app.state.settings = settings or Settings()
-    # Literal paths before templated ones: /fhir/_history must not be read as a type.
-    for module in (metadata, history, operations, search, crud, bundle):
+    # Literal paths before templated ones: /fhir/_history must not be read as a type, and
+    # ViewDefinition and Measure (the view library, the published outcomes) are not the record's.
+    for module in (metadata, history, operations, view_definitions, measures, search, crud, bundle):
         app.include_router(module.router, prefix=FHIR_BASE)
     install_error_handlers(app)
     app.openapi = lambda: fhir_openapi(app)  # type: ignore[method-assign]

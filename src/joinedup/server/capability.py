@@ -9,6 +9,8 @@ from typing import Any
 
 from joinedup import __version__
 from joinedup.fhir.search_parameters import resource_types, search_parameters
+from joinedup.server.routes.measures import EVALUATE_OPERATION
+from joinedup.server.routes.view_definitions import RUN_OPERATION
 
 _TYPE_INTERACTIONS = (
     "read",
@@ -62,6 +64,37 @@ def _resource(resource_type: str) -> dict[str, Any]:
     }
 
 
+def _measure() -> dict[str, Any]:
+    """Measure is not a record type: it is the published outcomes library, read-only."""
+    searches = (
+        ("_id", "Resource-id", "token"),
+        ("name", "Measure-name", "string"),
+        ("url", "Measure-url", "uri"),
+        ("title", "Measure-title", "string"),
+        ("status", "Measure-status", "token"),
+    )
+    return {
+        "type": "Measure",
+        "profile": "http://hl7.org/fhir/StructureDefinition/Measure",
+        "documentation": "The outcome measures `joinedup measures run` published, read-only; "
+        "searches match exactly.",
+        "interaction": [{"code": "read"}, {"code": "search-type"}],
+        "searchParam": [
+            {"name": name, "definition": f"http://hl7.org/fhir/SearchParameter/{d}", "type": t}
+            for name, d, t in searches
+        ],
+        "operation": [
+            {
+                "name": "evaluate-measure",
+                "definition": EVALUATE_OPERATION,
+                "documentation": "GET Measure/{id}/$evaluate-measure?periodStart=&periodEnd=: "
+                "the population (summary) MeasureReport of one published period, "
+                "disclosure-controlled. Place leaders, analysts and system tokens.",
+            }
+        ],
+    }
+
+
 @lru_cache(maxsize=8)
 def capability_statement(base: str) -> dict[str, Any]:
     """The statement for a server at ``base`` (built once: it changes only with the code)."""
@@ -80,7 +113,10 @@ def capability_statement(base: str) -> dict[str, Any]:
             {
                 "mode": "server",
                 "documentation": "Search also takes " + ", ".join(_RESULT_PARAMETERS) + ".",
-                "resource": [_resource(t) for t in sorted(resource_types())],
+                "resource": sorted(
+                    [*(_resource(t) for t in resource_types()), _measure()],
+                    key=lambda entry: str(entry["type"]),
+                ),
                 "interaction": [
                     {"code": "transaction"},
                     {"code": "batch"},
@@ -90,7 +126,16 @@ def capability_statement(base: str) -> dict[str, Any]:
                     {
                         "name": "everything",
                         "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
-                    }
+                    },
+                    {
+                        "name": "run",
+                        "definition": RUN_OPERATION,
+                        "documentation": "SQL on FHIR v2: POST ViewDefinition/$run (viewResource "
+                        "or viewReference), GET|POST ViewDefinition/{id}/$run for the stored "
+                        "views (GET ViewDefinition lists them); _format ndjson|json|csv|parquet, "
+                        "header, _limit. Runs on the de-identified snapshot only. Analysts and "
+                        "system tokens.",
+                    },
                 ],
             }
         ],

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     import pandas
     import pyarrow
 
-OUTPUT_FORMATS = {".csv": "csv", ".parquet": "parquet", ".json": "json"}
+OUTPUT_FORMATS = {".csv": "csv", ".parquet": "parquet", ".json": "json", ".ndjson": "ndjson"}
 
 
 def load_view(view: str | Path | dict[str, Any]) -> ViewDefinition:
@@ -82,17 +82,27 @@ def to_pandas(
 
 
 def write_output(
-    view: ViewDefinition, source: str | Path | Source, out: Path, engine: str = "duckdb"
+    view: ViewDefinition,
+    source: str | Path | Source,
+    out: Path,
+    engine: str = "duckdb",
+    *,
+    limit: int | None = None,
+    header: bool = True,
 ) -> int:
-    """Write the rows to ``out`` (.csv, .parquet or .json: an array of row objects); returns
-    the number of rows written."""
+    """Write the rows to ``out`` (.csv, .parquet, .json: an array of row objects, or .ndjson:
+    one object per line); returns the number of rows written. ``limit`` caps the rows;
+    ``header=False`` leaves the header line out of a CSV."""
     fmt = OUTPUT_FORMATS.get(out.suffix.lower())
     if fmt is None:
-        raise FHIRError(f"cannot write {out.name}: use a .csv, .parquet or .json file name")
+        raise FHIRError(
+            f"cannot write {out.name}: use a .csv, .parquet, .json or .ndjson file name"
+        )
     options = {
-        "csv": "FORMAT csv, HEADER true",
+        "csv": f"FORMAT csv, HEADER {'true' if header else 'false'}",
         "parquet": "FORMAT parquet",
         "json": "FORMAT json, ARRAY true",
+        "ndjson": "FORMAT json",
     }[fmt]
     connection = duckdb.connect()
     target = out.as_posix().replace("'", "''")
@@ -102,6 +112,8 @@ def write_output(
         table = to_arrow(view, source, engine)
         connection.register("view_rows", table)
         query = "SELECT * FROM view_rows"
+    if limit is not None:
+        query = f"SELECT * FROM ({query}) LIMIT {int(limit)}"  # noqa: S608
     written = connection.execute(f"COPY ({query}) TO '{target}' ({options})").fetchall()
     return int(written[0][0])
 
