@@ -28,8 +28,8 @@ from joinedup.views.sources import Source
 
 pytestmark = pytest.mark.slow
 
-LTC_SYSTEM = "https://joinedup.example.org/fhir/CodeSystem/long-term-condition"
-BP_PANEL = "85354-9"
+SNOMED = "http://snomed.info/sct"
+BP_PANELS = {("http://loinc.org", "85354-9"), ("http://loinc.org", "55284-4")}
 
 Bundles = dict[str, list[dict[str, Any]]]
 
@@ -103,12 +103,9 @@ def test_every_view_yields_what_the_bundles_hold(
         "encounters": of("Encounter"),
         "observations": len(final_observations(bundles)),
         "blood_pressures": sum(
-            ("http://loinc.org", BP_PANEL) in codes(o["code"]) for o in final_observations(bundles)
+            bool(BP_PANELS & codes(o["code"])) for o in final_observations(bundles)
         ),
-        "condition_records": sum(
-            any(system == LTC_SYSTEM for system, _ in codes(c["code"]))
-            for c in bundles["Condition"]
-        ),
+        "condition_records": of("Condition"),
         "immunisations": of("Immunization"),
         "care_plans": of("CarePlan"),
         "organisations": of("Organization"),
@@ -123,24 +120,33 @@ def test_every_view_yields_what_the_bundles_hold(
     assert {name: count(tables, name) for name in VIEW_NAMES} == expected
     # What Synthea has and has not (documented in docs/view-library.md).
     assert expected["patients"] == 100 and expected["encounters"] == 2554
-    assert expected["blood_pressures"] == expected["condition_records"] == 0
+    assert expected["blood_pressures"] > 0 and expected["condition_records"] == 709
+    # Every panel's components are read (LOINC 8480-6 systolic, 8462-4 diastolic).
+    assert rows(
+        tables,
+        "SELECT count(*) - count(systolic), count(*) - count(diastolic) FROM blood_pressures",
+    ) == [(0, 0)]
 
 
 def test_person_has_every_patient_with_sex_and_age_band(
     tables: duckdb.DuckDBPyConnection, bundles: Bundles
 ) -> None:
     patients = bundles["Patient"]
-    as_of = max(day(e["period"]["start"]) for e in bundles["Encounter"])
+    last_activity = max(day(e["period"]["start"]) for e in bundles["Encounter"])
 
-    def band(birth: date) -> str:
-        age = as_of.year - birth.year - ((as_of.month, as_of.day) < (birth.month, birth.day))
+    def band(patient: dict[str, Any]) -> str:
+        """Age band at the last activity, or at death for those who died before it."""
+        birth = date.fromisoformat(patient["birthDate"])
+        died = patient.get("deceasedDateTime")
+        on = min(last_activity, day(died)) if died else last_activity
+        age = on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
         return "90+" if age >= 90 else f"{age // 5 * 5}-{age // 5 * 5 + 4}"
 
     assert Counter(dict(rows(tables, "SELECT sex, count(*) FROM person GROUP BY 1"))) == Counter(
         p["gender"] for p in patients
     )
     assert Counter(dict(rows(tables, "SELECT age_band, count(*) FROM person GROUP BY 1"))) == (
-        Counter(band(date.fromisoformat(p["birthDate"])) for p in patients)
+        Counter(band(p) for p in patients)
     )
     assert count(tables, "person") == len(patients)
     deaths = sorted(day(p["deceasedDateTime"]) for p in patients if "deceasedDateTime" in p)
@@ -206,19 +212,24 @@ def test_observations_and_the_latest_per_code(
     ) == Counter((system, code, when) for (_, system, code), when in latest.items())
 
 
-def test_conditions_need_the_ics_long_term_condition_coding(
+def test_snomed_coded_conditions_reach_their_long_term_condition_group(
     tables: duckdb.DuckDBPyConnection, bundles: Bundles
 ) -> None:
-    """Synthea codes conditions in SNOMED CT only, and the library groups long-term
-    conditions by the ICS long-term-condition coding, so nothing reaches ``conditions``."""
-    snomed = [
-        code
+    """Synthea codes conditions in SNOMED CT alone, as GP systems do; the package's code list
+    (``ltc_codes.csv``) gives them their long-term-condition group."""
+    code_list = {snomed: ltc for snomed, ltc in rows(tables, "SELECT snomed, ltc FROM ltc_codes")}
+    active = {"active", "recurrence", "relapse"}
+    expected = {
+        (c["subject"]["reference"], code_list[code])
         for c in bundles["Condition"]
-        for system, code in codes(c["code"])
-        if system == "http://snomed.info/sct"
-    ]
-    assert len(snomed) == len(bundles["Condition"])
-    assert count(tables, "condition_records") == count(tables, "conditions") == 0
+        for system, code in [first_code(c["code"])]
+        if system == SNOMED
+        and code in code_list
+        and first_code(c.get("clinicalStatus"))[1] in active | {None}
+    }
+    found = rows(tables, "SELECT ltc, count(*) FROM conditions GROUP BY 1")
+    assert Counter(dict(found)) == Counter(ltc for _, ltc in expected)
+    assert {"hypertension", "diabetes"} <= {ltc for ltc, _ in found}
 
 
 def test_other_views_carry_their_values(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import duckdb
 
@@ -19,6 +20,8 @@ from joinedup.views.library.catalogue import VIEW_NAMES, library_view
 from joinedup.views.sources import Source
 
 _DATE_TYPES = frozenset({"date", "dateTime", "instant"})
+#: SNOMED CT concepts -> long-term-condition group, for records coded in SNOMED CT alone.
+LTC_CODES = Path(__file__).parent / "ltc_codes.csv"
 
 #: ESP 2013 five-year bands (0-4 ... 85-89, 90+), the bands DSRs are standardised over.
 MACROS = """
@@ -58,17 +61,22 @@ DERIVED_SQL: dict[str, str] = {
                p.ethnicity, {_ETHNIC_GROUP} AS ethnic_group,
                p.lsoa, p.imd_decile, CAST((p.imd_decile + 1) // 2 AS INTEGER) AS imd_quintile,
                p.practice_id, pr.pcn_id, pr.place_id,
-               age_at(p.birth_date, $as_of) AS age,
-               age_band(age_at(p.birth_date, $as_of)) AS age_band
+               age_at(p.birth_date, least($as_of, coalesce(p.death_date, $as_of))) AS age,
+               age_band(age_at(p.birth_date, least($as_of, coalesce(p.death_date, $as_of))))
+                   AS age_band
         FROM patients AS p
         LEFT JOIN practices AS pr USING (practice_id)
         WHERE p.birth_date IS NOT NULL
     """,  # noqa: S608
     "conditions": """
-        SELECT person_id, ltc, min(onset_date) AS onset_date, count(*) AS records
-        FROM condition_records
-        WHERE clinical_status IS NULL OR clinical_status IN ('active', 'recurrence', 'relapse')
-        GROUP BY person_id, ltc
+        SELECT c.person_id, coalesce(c.ltc, l.ltc) AS ltc, min(c.onset_date) AS onset_date,
+               count(*) AS records
+        FROM condition_records AS c
+        LEFT JOIN ltc_codes AS l ON l.snomed = c.snomed
+        WHERE coalesce(c.ltc, l.ltc) IS NOT NULL
+          AND (c.clinical_status IS NULL
+               OR c.clinical_status IN ('active', 'recurrence', 'relapse'))
+        GROUP BY ALL
     """,
     "admissions": """
         SELECT encounter_id, person_id, provider_id, start_date AS admission_date,
@@ -134,6 +142,11 @@ def register_standard_tables(
     """
     connection.execute("SET enable_progress_bar = false")
     connection.execute(MACROS)
+    connection.execute(
+        "CREATE OR REPLACE TABLE ltc_codes AS SELECT * FROM read_csv($path, header = true, "
+        "columns = {'snomed': 'VARCHAR', 'ltc': 'VARCHAR', 'display': 'VARCHAR'})",
+        {"path": LTC_CODES.as_posix()},
+    )
     for name in VIEW_NAMES:
         _materialise_view(connection, name, source)
     rows = connection.execute("SELECT min(start_date), max(start_date) FROM encounters").fetchall()
