@@ -1,10 +1,11 @@
 """Snapshots for analytics: the record streamed through opt-out removal and de-identification
-into one file per resource type plus ``manifest.json``.
+into one file per resource type plus ``manifest.json``. Parquet files are columnar (see
+:mod:`joinedup.export.writers`).
 
 Written into a temporary sibling folder and renamed into place at the end, so readers never
 see half a snapshot and a failed run leaves the previous snapshot untouched. Memory is flat:
-one resource type is open at a time and each writer buffers a bounded batch; the only set
-that grows is the ids removed for opted-out people (a few per cent of the record).
+one resource type is open at a time and streams to disk; the only set that grows is the ids
+removed for opted-out people (a few per cent of the record).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import shutil
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +25,7 @@ from joinedup import __version__
 from joinedup.export.deidentify import Deidentification
 from joinedup.export.optouts import OptOutFilter, opted_out_patients, stream_order
 from joinedup.export.sources import ResourceSource
-from joinedup.export.writers import Format, open_writer
+from joinedup.export.writers import Format, ResourceWriter, TypeFiles
 from joinedup.fhir.outcome import FHIRError
 
 MANIFEST = "manifest.json"
@@ -66,19 +68,14 @@ def write_snapshot(
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.parent / f".{out.name}.{uuid.uuid4().hex}.partial"
     staging.mkdir()
-    counts: dict[str, int] = {}
     try:
-        for resource_type in types:
-            written = _write_type(
-                source, staging, resource_type, format, optouts, deidentification, progress
-            )
-            if written:
-                counts[resource_type] = written
+        counts = _write_types(source, staging, types, format, optouts, deidentification, progress)
         manifest = {
             "snapshotTime": started.isoformat(),
             "joinedupVersion": __version__,
             "source": source.description,
             "format": format,
+            **({"layout": "columnar"} if format == "parquet" else {}),
             "identifiable": deidentification is None,
             "deidentification": deidentification.describe() if deidentification else None,
             "optOut": None
@@ -98,15 +95,53 @@ def write_snapshot(
     return SnapshotResult(out, manifest, counts)
 
 
-def _write_type(
+def _write_types(
     source: ResourceSource,
     folder: Path,
-    resource_type: str,
+    types: list[str],
     format: Format,
     optouts: OptOutFilter,
     deidentification: Deidentification | None,
     progress: Progress | None,
-) -> int:
+) -> dict[str, int]:
+    """Each type's file in ``folder``; how many resources each holds (types with some)."""
+    files = TypeFiles(folder, format)
+    # Finishing a type's file (the Parquet conversion, in DuckDB outside the GIL) overlaps
+    # with streaming the next type through Python.
+    finishing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot-finish")
+    finished: list[tuple[ResourceWriter, Future[None]]] = []
+    counts: dict[str, int] = {}
+    try:
+        for resource_type in types:
+            written, writer = _write_type(
+                source, files, resource_type, optouts, deidentification, progress
+            )
+            if writer is not None:
+                counts[resource_type] = written
+                finished.append((writer, finishing.submit(writer.close)))
+        for _, future in finished:
+            future.result()
+    except BaseException:
+        finishing.shutdown(cancel_futures=True)
+        for writer, future in finished:
+            if future.cancelled():
+                writer.discard()
+        raise
+    finally:
+        finishing.shutdown()
+        files.close()
+    return counts
+
+
+def _write_type(
+    source: ResourceSource,
+    files: TypeFiles,
+    resource_type: str,
+    optouts: OptOutFilter,
+    deidentification: Deidentification | None,
+    progress: Progress | None,
+) -> tuple[int, ResourceWriter | None]:
+    """How many resources were kept and the writer holding them, still to be closed."""
     writer = None
     written = read = 0
     try:
@@ -120,15 +155,16 @@ def _write_type(
             if deidentification is not None:
                 kept = deidentification.apply(kept)
             if writer is None:
-                writer = open_writer(folder, resource_type, format)
+                writer = files.open(resource_type)
             writer.write(kept)
             written += 1
-    finally:
+    except BaseException:
         if writer is not None:
-            writer.close()
+            writer.discard()
+        raise
     if progress is not None and read % _PROGRESS_EVERY:
         progress(resource_type, read % _PROGRESS_EVERY)
-    return written
+    return written, writer
 
 
 def _check_target(out: Path) -> None:

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import orjson
-import pyarrow.parquet as pq
 
 from joinedup.fhir.outcome import FHIRError
 from joinedup.store.base import Store
+from joinedup.views.columnar import resource_texts
 
 _COMPARTMENT_BATCH = 500
 
@@ -35,7 +35,8 @@ class ResourceSource(Protocol):
 
 
 class FolderSource:
-    """A folder with one ``<Type>.ndjson`` or ``<Type>.parquet`` (column ``resource``) per type."""
+    """A folder with one ``<Type>.ndjson`` or ``<Type>.parquet`` (either snapshot layout) per
+    type."""
 
     def __init__(self, folder: Path) -> None:
         if not folder.is_dir():
@@ -65,10 +66,8 @@ class FolderSource:
         if path is None:
             return
         if path.suffix == ".parquet":
-            parquet = pq.ParquetFile(path)
-            for batch in parquet.iter_batches(columns=["resource"], batch_size=4096):
-                for text in batch.column(0).to_pylist():
-                    yield orjson.loads(text)
+            for text in resource_texts(path):
+                yield orjson.loads(text)
             return
         with path.open("rb") as lines:
             for number, line in enumerate(lines, start=1):

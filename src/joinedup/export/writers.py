@@ -1,8 +1,9 @@
 """Writing one resource type to one file, streaming: ``<Type>.ndjson`` or ``<Type>.parquet``.
 
-The Parquet layout is what the views engines read: a ``resource`` column with the resource's
-JSON text, plus convenience columns for quick filters and joins without parsing JSON
-(``id``, ``patient`` — the Patient the resource is about — and ``last_updated``).
+Parquet is the columnar layout the views engines read (:mod:`joinedup.views.columnar`: one
+typed column per top-level element). A column's type is known only once every resource has
+been seen, so the resources stream to a hidden NDJSON file beside the Parquet file first and
+DuckDB converts that in one go when the type is complete; memory stays flat either way.
 """
 
 from __future__ import annotations
@@ -10,24 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, BinaryIO, Literal, Protocol
 
+import duckdb
 import orjson
-import pyarrow as pa
-import pyarrow.parquet as pq
 
-from joinedup.export.deidentify import patient_id_of
+from joinedup.views.columnar import streaming_connection, write_columnar
 
 Format = Literal["ndjson", "parquet"]
-PARQUET_SCHEMA = pa.schema(
-    [
-        pa.field("resource", pa.string(), nullable=False),
-        pa.field("id", pa.string()),
-        pa.field("patient", pa.string()),
-        pa.field("last_updated", pa.string()),
-    ]
-)
-#: Rows buffered before a Parquet row group is written: bounds memory per open file.
-PARQUET_BATCH = 8_192
-_SUBJECT_ELEMENTS = ("subject", "patient", "beneficiary")
 
 
 class ResourceWriter(Protocol):
@@ -35,13 +24,33 @@ class ResourceWriter(Protocol):
 
     def write(self, resource: dict[str, Any]) -> None: ...
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Finish the file at :attr:`path`."""
+        ...
+
+    def discard(self) -> None:
+        """Stop after a failure: release the file without finishing it."""
+        ...
 
 
-def open_writer(folder: Path, resource_type: str, format: Format) -> ResourceWriter:
-    if format == "parquet":
-        return ParquetResourceWriter(folder / f"{resource_type}.parquet")
-    return NdjsonResourceWriter(folder / f"{resource_type}.ndjson")
+class TypeFiles:
+    """Opens a writer per resource type in ``folder``. Parquet writers convert on one shared
+    DuckDB connection (one at a time), closed with :meth:`close`."""
+
+    def __init__(self, folder: Path, format: Format) -> None:
+        self.folder = folder
+        self.format = format
+        self._connection = streaming_connection() if format == "parquet" else None
+
+    def open(self, resource_type: str) -> ResourceWriter:
+        if self._connection is not None:
+            path = self.folder / f"{resource_type}.parquet"
+            return ColumnarResourceWriter(path, self._connection)
+        return NdjsonResourceWriter(self.folder / f"{resource_type}.ndjson")
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
 
 
 class NdjsonResourceWriter:
@@ -55,40 +64,26 @@ class NdjsonResourceWriter:
     def close(self) -> None:
         self._file.close()
 
+    def discard(self) -> None:
+        self._file.close()
 
-class ParquetResourceWriter:
-    def __init__(self, path: Path) -> None:
+
+class ColumnarResourceWriter:
+    def __init__(self, path: Path, connection: duckdb.DuckDBPyConnection) -> None:
         self.path = path
-        self._writer = pq.ParquetWriter(path, PARQUET_SCHEMA, compression="zstd")
-        self._rows: dict[str, list[str | None]] = {name: [] for name in PARQUET_SCHEMA.names}
+        self._connection = connection
+        self._lines = NdjsonResourceWriter(path.with_name(f".{path.stem}.ndjson"))
 
     def write(self, resource: dict[str, Any]) -> None:
-        rows = self._rows
-        rows["resource"].append(orjson.dumps(resource).decode())
-        rows["id"].append(resource.get("id"))
-        rows["patient"].append(patient_of(resource))
-        rows["last_updated"].append(resource.get("meta", {}).get("lastUpdated"))
-        if len(rows["resource"]) >= PARQUET_BATCH:
-            self._flush()
-
-    def _flush(self) -> None:
-        if self._rows["resource"]:
-            self._writer.write_table(pa.Table.from_pydict(self._rows, schema=PARQUET_SCHEMA))
-            self._rows = {name: [] for name in PARQUET_SCHEMA.names}
+        self._lines.write(resource)
 
     def close(self) -> None:
-        self._flush()
-        self._writer.close()
+        self._lines.close()
+        try:
+            write_columnar(self._lines.path, self.path, self._connection)
+        finally:
+            self._lines.path.unlink()
 
-
-def patient_of(resource: dict[str, Any]) -> str | None:
-    """The id of the Patient a resource is about (its own id for a Patient)."""
-    if resource.get("resourceType") == "Patient":
-        return resource.get("id")
-    for element in _SUBJECT_ELEMENTS:
-        reference = resource.get(element)
-        if isinstance(reference, dict) and isinstance(reference.get("reference"), str):
-            patient_id = patient_id_of(reference["reference"])
-            if patient_id:
-                return patient_id
-    return None
+    def discard(self) -> None:
+        self._lines.close()
+        self._lines.path.unlink()

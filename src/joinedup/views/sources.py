@@ -1,7 +1,8 @@
 """A source folder: per resource type ``<Type>.ndjson`` or ``<Type>.parquet``.
 
 This is the snapshot shape agreed with the export and synthetic-data capabilities: NDJSON
-holds one resource per line; Parquet holds at least a ``resource`` column with each
+holds one resource per line; Parquet is columnar (:mod:`joinedup.views.columnar`, what
+``joinedup snapshot`` writes) or, in older snapshots, holds a ``resource`` column with each
 resource's JSON text (other columns are ignored). ``manifest.json`` may sit beside them.
 """
 
@@ -56,24 +57,20 @@ class Source:
         found = self.file(resource_type)
         if found is None:
             return
-        for text in _lines(found):
+        for text in _texts(found):
             yield json.loads(text, parse_float=Decimal)
 
 
-def _lines(found: SourceFile) -> Iterator[str]:
-    if found.format == "ndjson":
-        with found.path.open(encoding="utf-8") as handle:
-            for line in handle:
-                if line.strip():
-                    yield line
-        return
-    import pyarrow.parquet as pq
+def _texts(found: SourceFile) -> Iterator[str]:
+    if found.format == "parquet":
+        from joinedup.views.columnar import resource_texts
 
-    parquet = pq.ParquetFile(found.path)
-    for batch in parquet.iter_batches(columns=["resource"]):
-        for value in batch.column(0).to_pylist():
-            if value is not None:
-                yield value if isinstance(value, str) else value.decode()
+        yield from resource_texts(found.path)
+        return
+    with found.path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                yield line
 
 
 def write_ndjson(folder: Path, resources: list[dict[str, Any]]) -> None:

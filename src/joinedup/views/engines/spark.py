@@ -4,21 +4,30 @@ PySpark is an optional extra (``pip install 'joinedup[spark]'``) and is imported
 Resources are Spark ``VARIANT`` values parsed from the NDJSON lines or the Parquet
 ``resource`` column. Locally the engine starts one ``local[2]`` session; pass a session to
 run on a cluster.
+
+Columnar snapshot files (:mod:`joinedup.views.columnar`) are not read column by column here:
+their ``JSON`` columns reach Spark as strings, so rebuilding the resource in Spark would turn
+a decimal ``1.5`` into the string ``"1.5"``. DuckDB, which wrote the file and knows those
+types, copies each columnar file once per engine into the JSON-text layout (absent elements
+dropped, as in the source NDJSON) and Spark parses that, exactly as for an older snapshot.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import tempfile
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
 from joinedup.fhir.outcome import FHIRError
+from joinedup.views.columnar import is_columnar, write_json_text
 from joinedup.views.compile.view_sql import RESOURCE_COLUMN, CompiledView, compile_view
 from joinedup.views.dialects import DIALECTS, call
 from joinedup.views.model import ViewDefinition
-from joinedup.views.sources import Source
+from joinedup.views.sources import Source, SourceFile
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -49,9 +58,9 @@ def local_session(cores: int = 2) -> SparkSession:
     return session
 
 
-def source_relation(source: Source, resource_type: str) -> exp.Expression:
-    """A subquery with one ``resource`` column holding the type's resources as JSON text."""
-    found = source.file(resource_type)
+def source_relation(found: SourceFile | None) -> exp.Expression:
+    """A subquery with one ``resource`` column holding the file's resources as JSON text
+    (an NDJSON file or a JSON-text Parquet file; see :class:`JsonTextCopies` for columnar)."""
     if found is None:
         empty = exp.select(exp.alias_(exp.cast(exp.Null(), "STRING"), RESOURCE_COLUMN))
         return empty.where(exp.false()).subquery("resources")
@@ -64,11 +73,46 @@ def source_relation(source: Source, resource_type: str) -> exp.Expression:
     return exp.select(exp.alias_(column, RESOURCE_COLUMN)).from_(table).subquery("resources")
 
 
+class JsonTextCopies:
+    """JSON-text copies of columnar files, made once per file version, in a temporary folder
+    (inside ``staging`` if given) removed with this object."""
+
+    def __init__(self, staging: Path | None = None) -> None:
+        self._staging = staging
+        self._folder: tempfile.TemporaryDirectory[str] | None = None
+        self._copies: dict[tuple[str, int, int, int], Path] = {}
+
+    def readable(self, found: SourceFile | None) -> SourceFile | None:
+        """``found`` itself, or for a columnar file its JSON-text copy."""
+        if found is None or found.format != "parquet" or not is_columnar(found.path):
+            return found
+        stat = found.path.stat()
+        version = (found.path.resolve().as_posix(), stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        copy = self._copies.get(version)
+        if copy is None:
+            copy = self._target() / f"{len(self._copies)}-{found.resource_type}.parquet"
+            write_json_text(found.path, copy)
+            self._copies[version] = copy
+        return SourceFile(found.resource_type, copy, "parquet")
+
+    def _target(self) -> Path:
+        if self._folder is None:
+            if self._staging is not None:
+                self._staging.mkdir(parents=True, exist_ok=True)
+            self._folder = tempfile.TemporaryDirectory(prefix="joinedup-spark-", dir=self._staging)
+        return Path(self._folder.name)
+
+
 class SparkEngine:
+    """Runs views in Spark. ``staging`` is where columnar files' JSON-text copies go: on a
+    cluster, a folder every executor can read; by default a local temporary folder that lives
+    as long as the engine (so collect a lazy :meth:`dataframe` before dropping the engine)."""
+
     name = "spark"
 
-    def __init__(self, session: SparkSession | None = None) -> None:
+    def __init__(self, session: SparkSession | None = None, staging: Path | None = None) -> None:
         self._session = session
+        self._copies = JsonTextCopies(staging)
 
     @property
     def session(self) -> SparkSession:
@@ -77,7 +121,8 @@ class SparkEngine:
         return self._session
 
     def compile(self, view: ViewDefinition, source: Source) -> CompiledView:
-        return compile_view(view, DIALECTS["spark"], source_relation(source, view.resource))
+        found = self._copies.readable(source.file(view.resource))
+        return compile_view(view, DIALECTS["spark"], source_relation(found))
 
     def dataframe(self, view: ViewDefinition, source: Source) -> DataFrame:
         return self.session.sql(self.compile(view, source).sql())
