@@ -14,15 +14,15 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.stats import norm
+from scipy.special import ndtri
 
 from joinedup.measures.stats.funnels.axis import axis_points, axis_range
 from joinedup.measures.stats.funnels.labels import significance_labels
 from joinedup.measures.stats.interval import FloatArray, as_float_array
 
 #: Two-sided 95% and 99.8% normal quantiles (p = 0.025 and 0.001 in each tail).
-Z_95 = float(norm.ppf(0.975))
-Z_998 = float(norm.ppf(0.999))
+Z_95 = float(ndtri(0.975))
+Z_998 = float(ndtri(0.999))
 
 
 @dataclass(frozen=True)
