@@ -1,8 +1,10 @@
 """The official SQL on FHIR v2 suite (22 files, 134 cases) on every engine.
 
 One test per engine and suite file, so a failure names the file and lists every failing case.
-``duckdb-columnar`` runs DuckDB over columnar Parquet copies of each file's resources (the typed
-compile path). The Spark cases run on the one shared session (``spark`` fixture).
+``duckdb`` reads each file's NDJSON typed by the R4 definitions (the JSON path where a view
+uses the resource whole); ``duckdb-columnar`` runs DuckDB over columnar Parquet copies of each
+file's resources (typed by their schema). The Spark cases run on the one shared session
+(``spark`` fixture).
 """
 
 from __future__ import annotations

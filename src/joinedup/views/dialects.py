@@ -303,7 +303,9 @@ class DuckDBDialect(Dialect):
         return call("struct_extract", struct, text(name))
 
     def to_json(self, value: exp.Expression) -> exp.Expression:
-        return call("to_json", value)
+        # A NULL struct field is an absent element: dropped, as FHIR JSON has no nulls in
+        # objects (nulls inside arrays stay; they align ``_given`` with ``given``).
+        return call("json_strip_nulls", call("to_json", value))
 
     def rows_query(
         self, rows: exp.Expression, relation: exp.Expression, columns: Sequence[str]

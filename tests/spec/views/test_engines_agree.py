@@ -1,8 +1,9 @@
 """Generated ViewDefinitions over generated Patients: every engine returns the same rows.
 
 The reference engine is the oracle; DuckDB is checked on every Hypothesis example, over the
-NDJSON (JSON path) and over columnar Parquet copies (typed path), and Spark on a fixed sample
-of generated cases run as one batch (one Spark job, shared session).
+NDJSON (typed by the R4 definitions), over columnar Parquet copies (typed by the file's
+schema) and over JSON-text Parquet copies (the JSON path), and Spark on a fixed sample of
+generated cases run as one batch (one Spark job, shared session).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -175,6 +178,29 @@ def test_duckdb_over_columnar_parquet_agrees_with_the_reference(
     source = _write(resources)
     expected = _comparable(parsed, source)
     got = _rows(run_many(ColumnarDuckDBEngine(), [parsed], source)[0])
+    assert got == expected
+
+
+def _json_text_copy(source: Source) -> Source:
+    """``<folder>/json-text/<Type>.parquet``: each resource's JSON text in a ``resource``
+    column, the layout DuckDB reads on the JSON path."""
+    target = source.folder / "json-text"
+    target.mkdir()
+    for ndjson in source.folder.glob("*.ndjson"):
+        lines = ndjson.read_text(encoding="utf-8").splitlines()
+        pq.write_table(pa.table({"resource": lines}), target / f"{ndjson.stem}.parquet")
+    return Source(target)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(resources=patients(), view=views())
+def test_duckdb_over_json_text_parquet_agrees_with_the_reference(
+    resources: list[dict[str, Any]], view: dict[str, Any]
+) -> None:
+    parsed = parse_view(view)
+    source = _write(resources)
+    expected = _comparable(parsed, source)
+    got = _rows(run_many(DuckDBEngine(), [parsed], _json_text_copy(source))[0])
     assert got == expected
 
 

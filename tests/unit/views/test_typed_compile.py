@@ -1,5 +1,5 @@
-"""Type-directed compilation over columnar Parquet: typed SQL where it can, JSON where it
-must, and always the reference engine's rows."""
+"""Type-directed compilation over columnar Parquet and over NDJSON read by the R4 definitions:
+typed SQL where it can, JSON where it must, and always the reference engine's rows."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from columnar_duckdb import columnar_copy
+from joinedup.views.columnar import write_json_text
 from joinedup.views.compile.shapes import ListOf, Struct
 from joinedup.views.conformance import canonical_row
 from joinedup.views.engines import ReferenceEngine
@@ -225,11 +226,13 @@ def _rows(rows: list[dict[str, Any]]) -> list[str]:
     return sorted(canonical_row(row) for row in rows)
 
 
+@pytest.mark.parametrize("layout", ["columnar Parquet", "NDJSON"])
 @pytest.mark.parametrize("case", sorted(VIEWS))
-def test_columnar_rows_equal_the_reference_engines(case: str, folder: Path) -> None:
+def test_typed_rows_equal_the_reference_engines(case: str, layout: str, folder: Path) -> None:
     view = parse_view(VIEWS[case])
     expected = _rows(ReferenceEngine().rows(view, Source(folder)))
-    got = _rows(DuckDBEngine().rows(view, columnar_copy(Source(folder))))
+    typed = columnar_copy(Source(folder)) if layout == "columnar Parquet" else Source(folder)
+    got = _rows(DuckDBEngine().rows(view, typed))
     assert got == expected
 
 
@@ -257,9 +260,13 @@ def test_hot_operations_compile_to_struct_access_not_json(folder: Path) -> None:
     assert "JSON" not in sql
 
 
-def test_json_sources_keep_the_json_path(folder: Path) -> None:
+def test_json_text_parquet_keeps_the_json_path(folder: Path, tmp_path: Path) -> None:
+    json_text = tmp_path / "json-text"
+    json_text.mkdir()
+    columnar = columnar_copy(Source(folder)).folder / "Patient.parquet"
+    write_json_text(columnar, json_text / "Patient.parquet")
     view = parse_view(VIEWS["member of a list of structs skips absent fields"])
-    sql = DuckDBEngine().compile(view, Source(folder)).sql().upper()
+    sql = DuckDBEngine().compile(view, Source(json_text)).sql().upper()
     assert "JSON_EXTRACT" in sql and "STRUCT_EXTRACT" not in sql
 
 

@@ -29,6 +29,9 @@ class StructAccess:
         self.dialect = dialect
         self.fresh = fresh
         self.bound = bound
+        self.row_members: list[str] = []
+        """The resource's members read as columns, in first-use order: what a source read
+        with an explicit schema must provide."""
 
     def member(self, base: Sql, name: str) -> Sql:
         """Member ``name`` of a ``struct`` or of each of ``structs``."""
@@ -55,6 +58,8 @@ class StructAccess:
 
     def _field(self, struct: exp.Expression, name: str) -> exp.Expression:
         if struct == ROW:
+            if name not in self.row_members:
+                self.row_members.append(name)
             return exp.column(name, quoted=True)
         return self.dialect.struct_field(struct, name)
 

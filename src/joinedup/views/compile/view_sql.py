@@ -1,8 +1,9 @@
 """A ViewDefinition compiled to ONE SQL query (a SQLGlot tree) over a relation of resources.
 
-The relation has one column of resource JSON text, or, for a columnar source, one typed
-column per top-level element (its :class:`~joinedup.views.compile.shapes.Struct` given to the
-compiler, which then reads members as struct fields). Each resource's rows are built as a SQL list
+The relation has one column of resource JSON text, or, for a typed source (columnar Parquet,
+NDJSON read by the R4 definitions), one typed column per top-level element (its
+:class:`~joinedup.views.compile.shapes.Struct` given to the compiler, which then reads members
+as struct fields and says which columns it read). Each resource's rows are built as a SQL list
 of structs — the same recursion as the reference engine: a select's rows are, per focus, the
 product of its own columns, its nested selects' rows and its unionAll branches' rows — and
 the list is unnested into the result. A view without forEach/repeat/unionAll compiles to a
@@ -19,7 +20,7 @@ from sqlglot import exp
 from joinedup.views.compile.fhirpath_sql import PREFETCHED, PathCompiler, Scope, with_focus
 from joinedup.views.compile.kinds import EMPTY, Sql
 from joinedup.views.compile.shapes import Struct
-from joinedup.views.compile.struct_sql import spell_row
+from joinedup.views.compile.struct_sql import ROW, spell_row
 from joinedup.views.dialects import SQL_TYPES, Dialect, case, cast, number, text, var
 from joinedup.views.fhirpath.resolve import PathError
 from joinedup.views.model import Column, Select, ViewDefinition, ViewError
@@ -43,6 +44,9 @@ class CompiledView:
     query: exp.Expression
     columns: tuple[str, ...]
     dialect: Dialect
+    members: tuple[str, ...] | None = None
+    """The resource's top-level members the query reads, when compiled against typed
+    columns and never using the resource whole; None otherwise (it needs every member)."""
 
     def sql(self, pretty: bool = False) -> str:
         return self.query.sql(dialect=self.dialect.sqlglot, pretty=pretty)
@@ -100,9 +104,12 @@ class _ViewCompiler:
             )
         else:
             query = self.dialect.rows_query(rows, filtered.subquery("filtered"), columns)
+        members = None
         if self.columns is not None:
+            if not any(node == ROW for node in query.walk()):
+                members = tuple(self.paths.structs.row_members)
             query = spell_row(query, self.columns, self.dialect)
-        return CompiledView(query, columns, self.dialect)
+        return CompiledView(query, columns, self.dialect, members)
 
     def _json_source(
         self, relation: exp.Expression, conditions: list[exp.Expression]
