@@ -1,5 +1,9 @@
 """The Bundles reads return: ``searchset`` (search, ``$everything``) and ``history``.
 
+Entries carry each resource's stored JSON text as an ``orjson.Fragment``: the Bundle is
+serialised around it without parsing the resources (so read these Bundles as JSON after
+``orjson.dumps``, not as nested dicts).
+
 Also the two result-shaping parameters the server applies to each resource: ``_elements``
 and ``_summary`` (R4 search.html#elements, search.html#summary).
 """
@@ -11,6 +15,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
+
+import orjson
 
 from joinedup.fhir.outcome import FHIRError
 from joinedup.fhir.validation import summary_elements
@@ -47,6 +53,16 @@ def shape(resource: dict[str, Any], elements: Sequence[str] | None, summary: str
     if summary == "data":
         return _subsetted(resource, set(resource) - {"text"})
     return resource
+
+
+def _content(stored: StoredResource, elements: Sequence[str] | None, summary: str | None) -> Any:
+    """An entry's resource: the stored JSON text spliced in unparsed (``orjson.Fragment``)
+    unless ``_elements``/``_summary`` reshape it."""
+    if elements or summary not in (None, "false"):
+        assert stored.resource is not None  # deletions never become entries
+        return shape(stored.resource, elements, summary)
+    assert stored.text is not None
+    return orjson.Fragment(stored.text)
 
 
 def result_shaping(params: Sequence[tuple[str, str]]) -> tuple[list[str] | None, str | None]:
@@ -105,12 +121,12 @@ def searchset(
     entries: list[dict[str, Any]] = []
     for mode, stored_list in (("match", page.matches), ("include", page.included)):
         for stored in stored_list:
-            if stored.resource is None:
+            if stored.deleted or stored.text is None:
                 continue
             entries.append(
                 {
                     "fullUrl": f"{base}/{stored.resource_type}/{stored.id}",
-                    "resource": shape(stored.resource, elements, summary),
+                    "resource": _content(stored, elements, summary),
                     "search": {"mode": mode},
                 }
             )
@@ -141,15 +157,15 @@ def searchset(
 
 def _history_entry(stored: StoredResource, base: str) -> dict[str, Any]:
     url = f"{stored.resource_type}/{stored.id}"
-    if stored.deleted or stored.resource is None:
+    if stored.deleted or stored.text is None:
         method, status = "DELETE", "204 No Content"
     elif stored.version_id == 1:
         method, status = "POST", "201 Created"
     else:
         method, status = "PUT", "200 OK"
     entry: dict[str, Any] = {"fullUrl": f"{base}/{url}"}
-    if stored.resource is not None and not stored.deleted:
-        entry["resource"] = stored.resource
+    if stored.text is not None and not stored.deleted:
+        entry["resource"] = orjson.Fragment(stored.text)
     entry["request"] = {"method": method, "url": stored.resource_type if method == "POST" else url}
     entry["response"] = {
         "status": status,

@@ -54,6 +54,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+import orjson
+
 from joinedup.fhir.outcome import FHIRError
 from joinedup.store.search.query import SearchQuery
 
@@ -77,25 +79,104 @@ class Restriction(Protocol):
 # --- results -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
 class StoredResource:
-    """One version of one resource as stored."""
+    """One version of one resource as stored (immutable).
 
+    The store hands over the JSON text it holds and parses it only when ``resource`` is first
+    used, so a path that passes resources on unchanged (a Bundle built from ``text``) never
+    parses them: for a ``$everything`` of 500 resources parsing was most of the time."""
+
+    __slots__ = (
+        "_resource",
+        "_text",
+        "deleted",
+        "id",
+        "last_updated",
+        "resource_type",
+        "source_org",
+        "version_id",
+    )
     resource_type: str
     id: str
     version_id: int
     last_updated: str
     """ISO 8601 UTC with microseconds, e.g. ``2026-11-22T19:30:00.123456+00:00``."""
     deleted: bool
-    resource: Resource | None
-    """The JSON with ``meta.versionId`` and ``meta.lastUpdated`` set by the store; ``None`` for
-    the version that records a deletion."""
-    source_org: str | None = None
+    source_org: str | None
+    _resource: Resource | None
+    _text: str | None
+
+    def __init__(
+        self,
+        resource_type: str,
+        id: str,
+        version_id: int,
+        last_updated: str,
+        deleted: bool,
+        resource: Resource | None = None,
+        source_org: str | None = None,
+        *,
+        text: str | None = None,
+    ) -> None:
+        """``resource`` or ``text`` (its JSON as stored) gives the content; neither for the
+        version that records a deletion."""
+        for name, value in (
+            ("resource_type", resource_type),
+            ("id", id),
+            ("version_id", version_id),
+            ("last_updated", last_updated),
+            ("deleted", deleted),
+            ("source_org", source_org),
+            ("_resource", resource),
+            ("_text", text),
+        ):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"StoredResource is immutable (cannot set {name})")
+
+    @property
+    def resource(self) -> Resource | None:
+        """The JSON with ``meta.versionId`` and ``meta.lastUpdated`` set by the store; ``None``
+        for the version that records a deletion."""
+        if self._resource is None and self._text is not None:
+            object.__setattr__(self, "_resource", orjson.loads(self._text))
+        return self._resource
+
+    @property
+    def text(self) -> str | None:
+        """:attr:`resource` as JSON text (what the store holds, unparsed when it came from
+        the database); ``None`` for a deletion."""
+        if self._text is None and self._resource is not None:
+            object.__setattr__(self, "_text", orjson.dumps(self._resource).decode())
+        return self._text
 
     @property
     def etag(self) -> str:
         """The HTTP ETag of this version: ``W/"<versionId>"``."""
         return f'W/"{self.version_id}"'
+
+    def _key(self) -> tuple[Any, ...]:
+        return (
+            self.resource_type,
+            self.id,
+            self.version_id,
+            self.last_updated,
+            self.deleted,
+            self.resource,
+            self.source_org,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, StoredResource) and self._key() == other._key()
+
+    __hash__ = None  # type: ignore[assignment]  # holds a dict, as the dataclass did
+
+    def __repr__(self) -> str:
+        return (
+            f"StoredResource({self.resource_type}/{self.id}, version {self.version_id}, "
+            f"{self.last_updated}{', deleted' if self.deleted else ''})"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -429,7 +510,22 @@ class Store(ABC):
         restriction: Restriction | None = None,
     ) -> Iterator[StoredResource]:
         """Every current (not deleted) resource of ``types`` (all types when ``None``) updated at
-        or after ``since``, streamed in batches: memory stays flat whatever the store size."""
+        or after ``since``, in no particular order, from one read transaction streamed through a
+        cursor (server-side on PostgreSQL): memory stays flat whatever the store size. The
+        calling thread may write while it iterates."""
+
+    @abstractmethod
+    def iter_json(
+        self,
+        types: Sequence[str] | None = None,
+        since: str | None = None,
+        *,
+        restriction: Restriction | None = None,
+    ) -> Iterator[str]:
+        """What :meth:`iter_resources` yields, as each resource's JSON text (one line, no
+        newline) straight from the store, never parsed: the resource ``read`` returns (``meta``
+        included; PostgreSQL spells JSONB with its own key order and spacing), for writing
+        NDJSON at the speed of the database."""
 
     # extensions and lifecycle
 

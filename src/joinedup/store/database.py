@@ -7,7 +7,7 @@ for their driver, and say how JSON goes in and comes out.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
@@ -24,6 +24,11 @@ class Database(ABC):
     @abstractmethod
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         """Rows of a statement (empty for statements without a result)."""
+
+    @abstractmethod
+    def stream(self, sql: str, params: Sequence[Any], batch: int) -> Iterator[list[Row]]:
+        """Rows of a query in lists of at most ``batch``, fetched as they are consumed (a
+        server-side cursor where the driver has one), so memory stays flat."""
 
     @abstractmethod
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:

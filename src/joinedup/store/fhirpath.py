@@ -198,7 +198,21 @@ class _Parser:
 
 
 def _field(name: str) -> _Step:
-    return lambda nodes: [child for node in nodes for child in _children(node, name)]
+    if name in CHOICE_ELEMENTS:
+        return lambda nodes: [child for node in nodes for child in _children(node, name)]
+
+    # Most steps are plain keys: looked up inline, as this runs for every parameter written.
+    def plain(nodes: list[Node]) -> list[Node]:
+        out: list[Node] = []
+        for value, _ in nodes:
+            found = value.get(name) if isinstance(value, dict) else None
+            if isinstance(found, list):
+                out.extend((v, None) for v in found)
+            elif found is not None:
+                out.append((found, None))
+        return out
+
+    return plain
 
 
 def _typed_field(name: str, type_name: str) -> _Step:

@@ -291,14 +291,21 @@ def index_resource(resource: dict[str, Any]) -> ResourceIndex:
                         compartment.add(value[1])
     for param, extract, components in plan.composite:
         for grp, element in enumerate(extract(resource), start=1):
-            parts = [
-                [v for node in component.extract(element[0]) for v in values(component.kind, node)]
-                for component in components
-            ]
             # A composite matches only an element with every component, so an element missing
-            # one (the code of a valueString observation, for code-value-quantity) is skipped.
-            if all(parts):
-                for component, found in zip(components, parts, strict=True):
+            # one (the value of a valueString observation, for code-value-quantity) is skipped.
+            # The last component (the value, which most elements lack) is looked at first.
+            parts: list[list[Row]] = []
+            for component in reversed(components):
+                found = [
+                    v
+                    for node in component.extract(element[0])
+                    for v in values(component.kind, node)
+                ]
+                if not found:
+                    break
+                parts.append(found)
+            else:
+                for component, found in zip(components, reversed(parts), strict=True):
                     rows[TABLE_OF_TYPE[component.kind]].extend(
                         (param.code, grp, *value) for value in found
                     )

@@ -9,6 +9,7 @@ its total come from the same snapshot.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
@@ -39,6 +40,14 @@ class PostgresDatabase(Database):
         with self.connection.cursor() as cursor:
             cursor.execute(to_pyformat(sql), tuple(params))
             return cursor.fetchall() if cursor.description is not None else []
+
+    def stream(self, sql: str, params: Sequence[Any], batch: int) -> Iterator[list[Row]]:
+        # A named cursor lives on the server: rows come over ``batch`` at a time.
+        with self.connection.cursor(f"stream_{uuid.uuid4().hex}") as cursor:
+            cursor.itersize = batch
+            cursor.execute(to_pyformat(sql), tuple(params))
+            while rows := cursor.fetchmany(batch):
+                yield rows
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         with self.connection.cursor() as cursor:
@@ -116,6 +125,10 @@ class PostgresStore(SQLStore):
 
     def _connect(self, *, write: bool) -> AbstractContextManager[Database]:
         return self._session(write)
+
+    def _streaming(self) -> AbstractContextManager[Database]:
+        # A pool connection of its own already; one REPEATABLE READ snapshot for the stream.
+        return self._session(write=False)
 
     def _run_ddl(self, statements: Sequence[str]) -> None:
         with self._connect(write=True) as db:

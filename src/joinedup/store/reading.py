@@ -1,4 +1,4 @@
-"""The read path besides search: read, vread, history, ``$everything``, streaming iteration.
+"""The read path besides search: read, vread, history, ``$everything``, the streaming query.
 
 Every query ANDs the caller's restriction on the resource's current row (``r``), so a denied
 resource behaves exactly like a missing one.
@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from joinedup.fhir.outcome import FHIRError
 from joinedup.store.base import (
     Gone,
     HistoryPage,
@@ -22,11 +23,11 @@ from joinedup.store.base import (
 )
 from joinedup.store.database import Database
 from joinedup.store.rows import history_columns, resource_columns, stored
-from joinedup.store.search.compile import Fragment, SearchCompiler
-from joinedup.store.search.execute import decode_cursor, encode_cursor, include
-from joinedup.store.search.query import Include
+from joinedup.store.search.compile import Fragment
+from joinedup.store.search.execute import decode_cursor, encode_cursor
 
-ITER_BATCH = 1000
+#: Rows fetched at a time by the streaming reads.
+STREAM_BATCH = 1000
 
 
 def restrict(db: Database, restriction: Restriction | None, alias: str) -> Fragment:
@@ -135,80 +136,80 @@ def everything(
 ) -> SearchPage:
     read(db, "Patient", patient_id, restriction)
     allowed = restrict(db, restriction, "r")
-    where = (
-        "r.deleted = 0 AND r.pk IN "
-        "(SELECT pc.resource_pk FROM patient_compartment pc WHERE pc.patient_id = ?)"
+    # The compartment is read through its (patient_id, resource_pk) index in pk order.
+    members = (
+        "FROM patient_compartment pc JOIN resource r ON r.pk = pc.resource_pk "
+        "WHERE pc.patient_id = ? AND r.deleted = 0"
     )
     params: list[Any] = [patient_id]
     if types:
-        where += f" AND r.resource_type IN ({', '.join('?' for _ in types)})"
+        members += f" AND r.resource_type IN ({', '.join('?' for _ in types)})"
         params += list(types)
     if since is not None:
-        where += " AND r.last_updated >= ?"
+        members += " AND r.last_updated >= ?"
         params.append(since)
-    where += f" AND ({allowed[0]})"
+    members += f" AND ({allowed[0]})"
     params += allowed[1]
-    total = int(db.query(f"SELECT COUNT(*) FROM resource r WHERE {where}", params)[0][0])
-    after, after_params = "", []
+    total = int(db.query(f"SELECT COUNT(*) {members}", params)[0][0])
+    after = 0
     if cursor is not None:
         _, key = decode_cursor(cursor, 1)
-        after, after_params = " AND r.pk > ?", [key[0]]
+        if not isinstance(key[0], int):
+            raise FHIRError(
+                "_cursor is not a cursor of this $everything; follow the Bundle's next link "
+                "unchanged",
+                expression="_cursor",
+            )
+        after = key[0]
     rows = db.query(
-        f"SELECT {resource_columns(db, 'r')} FROM resource r WHERE {where}{after} "
-        "ORDER BY r.pk LIMIT ?",
-        [*params, *after_params, count + 1],
+        f"SELECT {resource_columns(db, 'r')} {members} AND pc.resource_pk > ? "
+        "ORDER BY pc.resource_pk LIMIT ?",
+        [*params, after, count + 1],
     )
     more = len(rows) > count
     rows = rows[:count]
-    matches = [(int(row[0]), stored(row)) for row in rows]
+    if not rows:
+        return SearchPage(matches=[], total=total)
     # R4 $everything also returns what the compartment refers to (the GP practice, the
-    # practitioners, medications): each page includes those its own matches point at.
-    rules = tuple(
-        Include(resource_type, None, None, iterate=False, reverse=False)
-        for resource_type in sorted({m.resource_type for _, m in matches})
+    # practitioners, medications): each page includes those its own matches point at and that
+    # lie outside the compartment (members come as matches on their own page), in one query.
+    target = restrict(db, restriction, "t")
+    referenced = db.query(
+        f"SELECT {resource_columns(db, 't')} FROM resource t JOIN ("
+        "SELECT DISTINCT x.target_type, x.target_id FROM idx_reference x WHERE x.resource_pk IN "
+        f"(SELECT pc.resource_pk {members} AND pc.resource_pk > ? AND pc.resource_pk <= ?)"
+        ") ref ON t.resource_type = ref.target_type AND t.id = ref.target_id "
+        "WHERE t.deleted = 0 AND NOT EXISTS (SELECT 1 FROM patient_compartment o "
+        f"WHERE o.resource_pk = t.pk AND o.patient_id = ?) AND ({target[0]}) ORDER BY t.pk",
+        [*params, after, rows[-1][0], patient_id, *target[1]],
     )
-    compiler = SearchCompiler(db.dialect, restriction)
-    referenced = include(db, matches, rules, compiler)
-    # Compartment members come as matches on their own page; include only what lies outside.
-    members: set[int] = set()
-    for start in range(0, len(referenced), 500):
-        chunk = [pk for pk, _ in referenced[start : start + 500]]
-        members.update(
-            int(row[0])
-            for row in db.query(
-                "SELECT resource_pk FROM patient_compartment WHERE patient_id = ? "
-                f"AND resource_pk IN ({', '.join('?' for _ in chunk)})",
-                [patient_id, *chunk],
-            )
-        )
     return SearchPage(
-        matches=[m for _, m in matches],
-        included=[resource for pk, resource in referenced if pk not in members],
+        matches=[stored(row) for row in rows],
+        included=[stored(row) for row in referenced],
         total=total,
-        next_cursor=encode_cursor("n", [rows[-1][0]]) if more and rows else None,
+        next_cursor=encode_cursor("n", [rows[-1][0]]) if more else None,
     )
 
 
-def iter_batch(
+def current(
     db: Database,
+    columns: str,
     types: Sequence[str] | None,
     since: str | None,
-    after_pk: int,
     restriction: Restriction | None,
-) -> list[tuple[int, StoredResource]]:
-    """The next :data:`ITER_BATCH` current resources after ``after_pk``."""
+) -> Fragment:
+    """A query selecting ``columns`` of every current resource of ``types`` updated at or
+    after ``since``, in no particular order (no sort: a type is read in index order)."""
     allowed = restrict(db, restriction, "r")
-    where = "r.deleted = 0 AND r.pk > ?"
-    params: list[Any] = [after_pk]
+    where = "r.deleted = 0"
+    params: list[Any] = []
     if types:
         where += f" AND r.resource_type IN ({', '.join('?' for _ in types)})"
         params += list(types)
     if since is not None:
         where += " AND r.last_updated >= ?"
         params.append(since)
-    rows = db.query(
-        f"SELECT {resource_columns(db, 'r')} FROM resource r WHERE {where} AND ({allowed[0]}) "
-        "ORDER BY r.pk LIMIT ?",
-        [*params, *allowed[1], ITER_BATCH],
+    return (
+        f"SELECT {columns} FROM resource r WHERE {where} AND ({allowed[0]})",
+        [*params, *allowed[1]],
     )
-    return [(int(row[0]), stored(row)) for row in rows]

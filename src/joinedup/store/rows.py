@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from joinedup.store.base import StoredResource
 from joinedup.store.database import Database
 
@@ -27,18 +25,18 @@ def history_columns(db: Database, alias: str) -> str:
 
 
 def stored(row: tuple[Any, ...]) -> StoredResource:
-    """A row from :func:`resource_columns`/:func:`history_columns` as a StoredResource.
+    """A row from :func:`resource_columns`/:func:`history_columns` as a StoredResource, its
+    JSON left as text until someone reads ``resource``.
 
     A deleted current row keeps its last JSON for restrictions; callers never see it."""
     deleted = bool(row[5])
-    content = row[7]
-    resource = None if deleted or content is None else orjson.loads(content)
     return StoredResource(
-        resource_type=row[1],
-        id=row[2],
-        version_id=int(row[3]),
-        last_updated=row[4],
-        deleted=deleted,
-        resource=resource,
-        source_org=row[6],
+        row[1],
+        row[2],
+        int(row[3]),
+        row[4],
+        deleted,
+        None,
+        row[6],
+        text=None if deleted else row[7],
     )

@@ -25,11 +25,24 @@ from joinedup.store.base import (
 from joinedup.store.database import Database, Row
 from joinedup.store.indexing import INDEX_COLUMNS, index_resource
 from joinedup.store.ranges import now_instant
+from joinedup.store.rows import resource_columns, stored
 from joinedup.store.search.execute import run_search
 from joinedup.store.search.query import SearchQuery
 from joinedup.store.writes import SQLTransaction, check_id, check_type, stamped
 
 BULK_BATCH = 2000
+
+
+def _runs(pks: list[int]) -> list[tuple[int, int]]:
+    """``pks`` (ascending, all allocated to this transaction) as ranges of consecutive values,
+    so that a range never takes in another writer's rows."""
+    runs: list[tuple[int, int]] = []
+    for pk in pks:
+        if runs and pk == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], pk)
+        else:
+            runs.append((pk, pk))
+    return runs
 
 
 class SQLStore(Store):
@@ -43,6 +56,11 @@ class SQLStore(Store):
         """A connection inside a database transaction (committed on clean exit, rolled back
         if the block raises); ``write`` transactions exclude concurrent writers where the
         dialect needs it."""
+
+    @abstractmethod
+    def _streaming(self) -> AbstractContextManager[Database]:
+        """A read transaction for one long streaming read, on a connection the calling
+        thread does not otherwise use (so it may write meanwhile)."""
 
     @abstractmethod
     def _run_ddl(self, statements: Sequence[str]) -> None:
@@ -72,7 +90,12 @@ class SQLStore(Store):
                 batch.append(resource)
                 keys.add(key)
             written += self._bulk_batch(db, tx, batch, source_org)
+        self._refresh_statistics()
         return written
+
+    def _refresh_statistics(self) -> None:
+        """Keep the query planner's statistics in step with a growing store (PostgreSQL's
+        autovacuum does this by itself)."""
 
     def _bulk_batch(
         self,
@@ -105,7 +128,6 @@ class SQLStore(Store):
         now = now_instant()
         pks = db.allocate_pks(len(fresh))
         resource_rows: list[Row] = []
-        history_rows: list[Row] = []
         index_rows: dict[str, list[Row]] = {table: [] for table in INDEX_COLUMNS}
         compartment_rows: list[Row] = []
         security_rows: list[Row] = []
@@ -116,7 +138,6 @@ class SQLStore(Store):
             resource_rows.append(
                 (pk, body["resourceType"], body["id"], 1, now, 0, source_org, text)
             )
-            history_rows.append((body["resourceType"], body["id"], 1, now, 0, source_org, text))
             index = index_resource(body)
             for table, rows in index.rows.items():
                 index_rows[table].extend((pk, *row) for row in rows)
@@ -125,7 +146,7 @@ class SQLStore(Store):
             if self._extensions:
                 versions.append(
                     StoredResource(
-                        body["resourceType"], body["id"], 1, now, False, body, source_org
+                        body["resourceType"], body["id"], 1, now, False, body, source_org, text=text
                     )
                 )
         columns = (
@@ -138,7 +159,14 @@ class SQLStore(Store):
             "content",
         )
         db.insert_rows("resource", ("pk", *columns), resource_rows)
-        db.insert_rows("resource_history", columns, history_rows)
+        # History copies the new rows inside the database: the JSON crosses the wire and is
+        # parsed (into JSONB on PostgreSQL) once, not twice.
+        for low, high in _runs(pks):
+            db.query(
+                f"INSERT INTO resource_history ({', '.join(columns)}) "
+                f"SELECT {', '.join(columns)} FROM resource WHERE pk BETWEEN ? AND ? ORDER BY pk",
+                [low, high],
+            )
         for table, rows in index_rows.items():
             db.insert_rows(table, ("resource_pk", *INDEX_COLUMNS[table]), rows)
         db.insert_rows("patient_compartment", ("resource_pk", "patient_id"), compartment_rows)
@@ -203,15 +231,23 @@ class SQLStore(Store):
         *,
         restriction: Restriction | None = None,
     ) -> Iterator[StoredResource]:
-        after = 0
-        while True:
-            with self._connect(write=False) as db:
-                batch = reading.iter_batch(db, types, since, after, restriction)
-            if not batch:
-                return
-            after = batch[-1][0]
-            for _, resource in batch:
-                yield resource
+        with self._streaming() as db:
+            sql, params = reading.current(db, resource_columns(db, "r"), types, since, restriction)
+            for rows in db.stream(sql, params, reading.STREAM_BATCH):
+                yield from map(stored, rows)
+
+    def iter_json(
+        self,
+        types: Sequence[str] | None = None,
+        since: str | None = None,
+        *,
+        restriction: Restriction | None = None,
+    ) -> Iterator[str]:
+        with self._streaming() as db:
+            sql, params = reading.current(db, db.json_column("r"), types, since, restriction)
+            for rows in db.stream(sql, params, reading.STREAM_BATCH):
+                for (text,) in rows:
+                    yield text
 
     # --- extensions ------------------------------------------------------------------------------
 

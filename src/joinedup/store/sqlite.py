@@ -24,6 +24,10 @@ from joinedup.store.schema import SCHEMA_VERSION, SQLITE_DDL
 from joinedup.store.sql_store import SQLStore
 
 BUSY_TIMEOUT_MS = 120_000
+#: Planner statistics are gathered once a store holds this many resources, and again each
+#: time it has doubled; ANALYZE samples about this many rows per index, so it stays quick.
+ANALYSE_FROM_ROWS = 1_000
+ANALYSIS_LIMIT = 1_000
 
 
 class SQLiteDatabase(Database):
@@ -34,6 +38,14 @@ class SQLiteDatabase(Database):
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         return self.connection.execute(sql, tuple(params)).fetchall()
+
+    def stream(self, sql: str, params: Sequence[Any], batch: int) -> Iterator[list[Row]]:
+        cursor = self.connection.execute(sql, tuple(params))
+        try:
+            while rows := cursor.fetchmany(batch):
+                yield rows
+        finally:
+            cursor.close()
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         self.connection.executemany(sql, rows)
@@ -80,20 +92,42 @@ class SQLiteStore(SQLStore):
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 [str(SCHEMA_VERSION)],
             )
+        self._refresh_statistics()
+
+    def _refresh_statistics(self) -> None:
+        # Without statistics SQLite's planner scans every resource of the searched type
+        # rather than look up the few rows a criterion's index finds (a patient's
+        # Observations by code: 16 ms on 30k resources, 2 ms with statistics). A sampled
+        # ANALYZE whenever the store has doubled since the last one keeps plans right.
+        with self._connect(write=False) as db:
+            rows = int(db.query("SELECT COALESCE(MAX(pk), 0) FROM resource")[0][0])
+            analysed = 0
+            if db.query("SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_stat1'"):
+                stat = db.query("SELECT stat FROM sqlite_stat1 WHERE idx = 'resource_type_updated'")
+                analysed = int(str(stat[0][0]).split()[0]) if stat else 0
+        if rows < ANALYSE_FROM_ROWS or rows < 2 * analysed:
+            return
+        with self._connect(write=True) as db:
+            db.query(f"PRAGMA analysis_limit = {ANALYSIS_LIMIT}")
+            db.query("ANALYZE")
+
+    def _open(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(
+            self.path,
+            isolation_level=None,
+            check_same_thread=False,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+        )
+        connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        connection.execute("PRAGMA journal_mode = WAL")
+        connection.execute("PRAGMA synchronous = NORMAL")
+        connection.execute("PRAGMA foreign_keys = OFF")
+        return connection
 
     def _connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
         if connection is None:
-            connection = sqlite3.connect(
-                self.path,
-                isolation_level=None,
-                check_same_thread=False,
-                timeout=BUSY_TIMEOUT_MS / 1000,
-            )
-            connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            connection.execute("PRAGMA journal_mode = WAL")
-            connection.execute("PRAGMA synchronous = NORMAL")
-            connection.execute("PRAGMA foreign_keys = OFF")
+            connection = self._open()
             self._local.connection = connection
             with self._all_lock:
                 self._all.append(connection)
@@ -122,6 +156,25 @@ class SQLiteStore(SQLStore):
 
     def _connect(self, *, write: bool) -> AbstractContextManager[Database]:
         return self._session(write)
+
+    @contextmanager
+    def _stream_session(self) -> Iterator[Database]:
+        shared = self._connection()
+        if shared.in_transaction:
+            # Inside this thread's open transaction (a write hook): read through it.
+            yield SQLiteDatabase(shared)
+            return
+        # A connection of its own, so the thread may write (progress, say) while it streams;
+        # WAL lets the read transaction go on beside those writes.
+        connection = self._open()
+        try:
+            connection.execute("BEGIN")
+            yield SQLiteDatabase(connection)
+        finally:
+            connection.close()
+
+    def _streaming(self) -> AbstractContextManager[Database]:
+        return self._stream_session()
 
     def _run_ddl(self, statements: Sequence[str]) -> None:
         with self._connect(write=True) as db:

@@ -144,3 +144,26 @@ def test_everything_is_paged_and_complete(client: httpx.Client) -> None:
     assert sorted(ids) == sorted([patient_id, *observations])
     assert other not in ids
     assert client.get("/fhir/Patient/nobody/$everything").status_code == 404
+
+
+def test_bundle_entries_carry_the_stored_resources_unchanged(client: httpx.Client) -> None:
+    # Searchset and history Bundles splice each resource's stored JSON in without parsing it:
+    # every entry must still be exactly what a read returns.
+    patient_id, observations = seed(client)
+    client.put(
+        f"/fhir/Observation/{observations[0]}",
+        json={**client.get(f"/fhir/Observation/{observations[0]}").json(), "status": "amended"},
+    )
+    bundles = [
+        client.get(f"/fhir/Patient/{patient_id}/$everything").json(),
+        client.get("/fhir/Observation", params={"subject": f"Patient/{patient_id}"}).json(),
+    ]
+    for bundle in bundles:
+        assert len(bundle["entry"]) == bundle["total"]
+        for entry in bundle["entry"]:
+            resource = entry["resource"]
+            read = client.get(f"/fhir/{resource['resourceType']}/{resource['id']}").json()
+            assert resource == read
+    history = client.get(f"/fhir/Observation/{observations[0]}/_history").json()
+    assert [e["resource"]["meta"]["versionId"] for e in history["entry"]] == ["2", "1"]
+    assert history["entry"][0]["resource"]["status"] == "amended"

@@ -6,7 +6,16 @@ from typing import Any
 
 import pytest
 
+from joinedup.fhir.outcome import FHIRError
 from joinedup.store import NotFound, Store
+from joinedup.store.search.execute import encode_cursor
+
+
+class NoOrganizations:
+    """Denies every Organization."""
+
+    def sql(self, dialect: str, alias: str) -> tuple[str, list[Any]]:
+        return f"{alias}.resource_type <> ?", ["Organization"]
 
 
 def _resources() -> list[dict[str, Any]]:
@@ -40,6 +49,32 @@ def _resources() -> list[dict[str, Any]]:
                 {"entity": {"reference": "Patient/p1"}},
                 {"entity": {"reference": "Patient/p2"}},
             ],
+        },
+    ]
+    # p3: two encounters at the same practice, seen by the same practitioner, and an
+    # Observation pointing at one of them (a compartment member, so never an include).
+    out += [
+        {"resourceType": "Patient", "id": "p3"},
+        {"resourceType": "Practitioner", "id": "dr"},
+        *(
+            {
+                "resourceType": "Encounter",
+                "id": encounter,
+                "status": "finished",
+                "class": {"code": "AMB"},
+                "subject": {"reference": "Patient/p3"},
+                "serviceProvider": {"reference": "Organization/org"},
+                "participant": [{"individual": {"reference": "Practitioner/dr"}}],
+            }
+            for encounter in ("e3a", "e3b")
+        ),
+        {
+            "resourceType": "Observation",
+            "id": "p3-obs",
+            "status": "final",
+            "code": {"text": "x"},
+            "subject": {"reference": "Patient/p3"},
+            "encounter": {"reference": "Encounter/e3a"},
         },
     ]
     out += [
@@ -96,3 +131,28 @@ def test_everything_narrowed_by_type_and_since(record: Store) -> None:
 def test_everything_of_unknown_patient(record: Store) -> None:
     with pytest.raises(NotFound):
         record.everything("nobody")
+
+
+def test_everything_includes_each_referenced_resource_once_and_no_members(record: Store) -> None:
+    page = record.everything("p3")
+    assert sorted(m.id for m in page.matches) == ["e3a", "e3b", "p3", "p3-obs"]
+    # Both encounters point at the practice and the practitioner: each comes once. The
+    # Observation's encounter and everyone's subject are members, so never includes.
+    assert sorted(f"{r.resource_type}/{r.id}" for r in page.included) == [
+        "Organization/org",
+        "Practitioner/dr",
+    ]
+    second = record.everything("p3", count=2, cursor=record.everything("p3", count=2).next_cursor)
+    assert [m.id for m in second.matches] == ["e3b", "p3-obs"]
+    assert sorted(r.id for r in second.included) == ["dr", "org"]
+
+
+def test_everything_includes_only_what_the_restriction_allows(record: Store) -> None:
+    page = record.everything("p3", restriction=NoOrganizations())
+    assert [f"{r.resource_type}/{r.id}" for r in page.included] == ["Practitioner/dr"]
+
+
+def test_everything_rejects_a_cursor_it_did_not_make(record: Store) -> None:
+    with pytest.raises(FHIRError) as raised:
+        record.everything("p1", cursor=encode_cursor("n", ["not-a-position"]))
+    assert raised.value.status == 400
