@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -33,6 +33,9 @@ class Settings(BaseSettings):
 
     round_to: int = 5
     """Other published counts are rounded to the nearest ``round_to``."""
+
+    export_file_resources: int = Field(default=100_000, ge=1)
+    """Bulk Data $export starts a new file for a type once one holds this many resources."""
 
     def record_url(self) -> str:
         return self.db_url or f"sqlite:///{(self.data_dir / 'record.db').as_posix()}"

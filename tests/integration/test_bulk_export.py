@@ -1,12 +1,13 @@
-"""Bulk Data $export over real HTTP: kick-off, polling, manifest, download, cancel, restart,
-who may export, and the Synthea round trip (export, re-load into an empty store, compare)."""
+"""Bulk Data $export over real HTTP: kick-off (GET and POST), polling, manifest, download,
+cancel, restart, who may export, ``patient`` and ``_elements``, files split by size, the
+exported JSON against GET reads, and the Synthea round trip (export, re-load, compare)."""
 
 from __future__ import annotations
 
 import contextlib
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ ASYNC = {"Prefer": "respond-async", "Accept": "application/fhir+json"}
 #: the suite fast; `benchmarks/export.py --round-trip SYNTHEA_DIR` runs all 100.
 SYNTHEA_PEOPLE = 6
 POLLS = 2_000
+V3_OBSERVATION_VALUE = "http://terminology.hl7.org/CodeSystem/v3-ObservationValue"
 
 
 def principal(subject: str, scope: str, role: Role = Role.SYSTEM) -> Principal:
@@ -71,10 +73,13 @@ def client_as(who: Principal, data_dir: Path) -> Iterator[httpx.Client]:
 
 @contextmanager
 def serving(
-    store: Store, data_dir: Path, prepare: Callable[[FastAPI], None] | None = None
+    store: Store,
+    data_dir: Path,
+    prepare: Callable[[FastAPI], None] | None = None,
+    **settings: Any,
 ) -> Iterator[str]:
     """The FHIR server (access layer and $export included), on a real socket."""
-    app = create_app(store, Settings(data_dir=data_dir))
+    app = create_app(store, Settings(data_dir=data_dir, **settings))
     if prepare is not None:
         prepare(app)
     port = free_port()
@@ -135,8 +140,27 @@ def kick_off(client: httpx.Client, url: str, **headers: str) -> str:
     return response.headers["Content-Location"]
 
 
+def parameters(*pairs: tuple[str, Any]) -> dict[str, Any]:
+    """A kick-off Parameters body; a pair's value is a string, or a Patient id for patient."""
+    return {
+        "resourceType": "Parameters",
+        "parameter": [
+            {"name": name, "valueReference": {"reference": f"Patient/{value}"}}
+            if name == "patient"
+            else {"name": name, "valueString": value}
+            for name, value in pairs
+        ],
+    }
+
+
+def post_kick_off(client: httpx.Client, url: str, body: dict[str, Any]) -> httpx.Response:
+    return client.post(url, json=body, headers={**ASYNC, "Content-Type": "application/fhir+json"})
+
+
 def download(client: httpx.Client, manifest: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    files = {}
+    """Every file of the manifest with the client's token, resources by type (a type's files
+    in manifest order)."""
+    files: dict[str, list[dict[str, Any]]] = {}
     for output in manifest["output"]:
         response = client.get(output["url"])
         assert response.status_code == 200
@@ -144,18 +168,30 @@ def download(client: httpx.Client, manifest: dict[str, Any]) -> dict[str, list[d
         lines = [orjson.loads(line) for line in response.content.splitlines()]
         assert len(lines) == output["count"]
         assert {r["resourceType"] for r in lines} == {output["type"]}
-        files[output["type"]] = lines
+        files.setdefault(output["type"], []).extend(lines)
     return files
 
 
-def counts_in_store(store: Store, patient_compartment: bool = False) -> dict[str, int]:
+def counts_in_store(
+    store: Store, patient_compartment: bool = False, patients: Sequence[str] = ()
+) -> dict[str, int]:
+    """Current resources by type: all, in any Patient compartment, or in these patients'."""
     join = "JOIN patient_compartment pc ON pc.resource_pk = r.pk " if patient_compartment else ""
+    where = ""
+    if patients:
+        join = "JOIN patient_compartment pc ON pc.resource_pk = r.pk "
+        where = f"AND pc.patient_id IN ({', '.join('?' for _ in patients)}) "
     with store.transaction() as tx:
         rows = tx.execute(
             f"SELECT r.resource_type, COUNT(DISTINCT r.pk) FROM resource r {join}"
-            "WHERE r.deleted = 0 GROUP BY r.resource_type"
+            f"WHERE r.deleted = 0 {where}GROUP BY r.resource_type",
+            list(patients),
         )
     return {str(t): int(n) for t, n in rows}
+
+
+def patient_ids(store: Store) -> list[str]:
+    return sorted(s.id for s in store.iter_resources(["Patient"]))
 
 
 def test_system_export_of_everything_over_http(synthea_server: Server) -> None:
@@ -184,13 +220,13 @@ def test_patient_level_export_holds_only_the_patient_compartments(synthea_server
 
 def test_group_export_holds_only_the_members(synthea_server: Server) -> None:
     store = synthea_server.store
-    patient_ids = sorted(s.id for s in store.iter_resources(["Patient"]))[:2]
+    members = patient_ids(store)[:2]
     group = store.create(
         {
             "resourceType": "Group",
             "type": "person",
             "actual": True,
-            "member": [{"entity": {"reference": f"Patient/{p}"}} for p in patient_ids],
+            "member": [{"entity": {"reference": f"Patient/{p}"}} for p in members],
         }
     ).stored
     assert group is not None
@@ -198,9 +234,9 @@ def test_group_export_holds_only_the_members(synthea_server: Server) -> None:
         url = f"{synthea_server.url}/Group/{group.id}/$export?_type=Patient,Encounter"
         files = download(client, wait_for_manifest(client, kick_off(client, url)).json())
         missing = client.get(f"{synthea_server.url}/Group/nope/$export", headers=ASYNC)
-    assert sorted(p["id"] for p in files["Patient"]) == patient_ids
+    assert sorted(p["id"] for p in files["Patient"]) == members
     assert {e["subject"]["reference"] for e in files["Encounter"]} == {
-        f"Patient/{p}" for p in patient_ids
+        f"Patient/{p}" for p in members
     }
     assert missing.status_code == 404
     store.delete("Group", group.id)
@@ -268,6 +304,7 @@ def test_only_system_scopes_may_export_and_only_the_requester_may_poll(
     url = synthea_server.url
     with synthea_server.client(clinician) as client:
         denied = client.get(f"{url}/$export", headers=ASYNC)
+        denied_post = post_kick_off(client, f"{url}/Patient/$export", parameters())
     with synthea_server.client(narrow) as client:
         too_wide = client.get(f"{url}/$export", headers=ASYNC)
         own_narrow = kick_off(client, f"{url}/$export?_type=Patient")
@@ -282,13 +319,189 @@ def test_only_system_scopes_may_export_and_only_the_requester_may_poll(
         stolen = client.get(file_url)
     with httpx.Client() as anonymous:
         no_token = anonymous.get(file_url)
-    assert denied.status_code == 403
+    assert denied.status_code == 403 and denied_post.status_code == 403
     assert too_wide.status_code == 403 and "system/*.r" in too_wide.text
     assert narrow_manifest.status_code == 200
     assert manifest.json()["requiresAccessToken"] is True
     assert other.status_code == 404 and stolen.status_code == 404
     assert no_token.status_code == 401
     assert own.status_code == 200
+
+
+def test_post_kick_off_with_patient_exports_only_their_compartments(
+    synthea_server: Server,
+) -> None:
+    chosen = patient_ids(synthea_server.store)[1:3]
+    with synthea_server.client() as client:
+        response = post_kick_off(
+            client,
+            f"{synthea_server.url}/Patient/$export",
+            parameters(("patient", chosen[0]), ("patient", chosen[1]), ("_outputFormat", "ndjson")),
+        )
+        assert response.status_code == 202, response.text
+        manifest = wait_for_manifest(client, response.headers["Content-Location"]).json()
+        files = download(client, manifest)
+        assert client.delete(response.headers["Content-Location"]).status_code == 202
+    # The IG: for a POST the manifest's request is the URL without the parameters.
+    assert manifest["request"] == f"{synthea_server.url}/Patient/$export"
+    assert sorted(p["id"] for p in files["Patient"]) == chosen
+    expected = counts_in_store(synthea_server.store, patients=chosen)
+    assert {t: len(r) for t, r in files.items()} == expected
+    assert {e["subject"]["reference"] for e in files["Encounter"]} == {
+        f"Patient/{p}" for p in chosen
+    }
+
+
+def test_post_group_export_with_patient_and_the_patients_it_refuses(
+    synthea_server: Server,
+) -> None:
+    store = synthea_server.store
+    everyone = patient_ids(store)
+    group = store.create(
+        {
+            "resourceType": "Group",
+            "type": "person",
+            "actual": True,
+            "member": [{"entity": {"reference": f"Patient/{p}"}} for p in everyone[:3]],
+        }
+    ).stored
+    assert group is not None
+    url = f"{synthea_server.url}/Group/{group.id}/$export"
+    observations_only = principal("backend-3", "system/Group.rs system/Observation.rs")
+    with synthea_server.client() as client:
+        kicked = post_kick_off(
+            client, url, parameters(("_type", "Patient,Condition"), ("patient", everyone[2]))
+        )
+        files = download(
+            client, wait_for_manifest(client, kicked.headers["Content-Location"]).json()
+        )
+        outsider = post_kick_off(client, url, parameters(("patient", everyone[4])))
+        unknown = post_kick_off(
+            client,
+            f"{synthea_server.url}/Patient/$export",
+            parameters(("patient", everyone[0]), ("patient", "no-such-person")),
+        )
+        on_get = client.get(f"{url}?patient=Patient/{everyone[0]}", headers=ASYNC)
+        system = post_kick_off(
+            client, f"{synthea_server.url}/$export", parameters(("patient", everyone[0]))
+        )
+        not_parameters = post_kick_off(client, url, {"resourceType": "Patient"})
+    with synthea_server.client(observations_only) as client:
+        # It may read the Group but no Patient: a member it may not see is refused exactly
+        # like a missing one.
+        hidden = post_kick_off(
+            client, url, parameters(("_type", "Observation"), ("patient", everyone[0]))
+        )
+    store.delete("Group", group.id)
+    assert kicked.status_code == 202
+    assert [p["id"] for p in files["Patient"]] == [everyone[2]]
+    assert len(files["Condition"]) == counts_in_store(store, patients=[everyone[2]])["Condition"]
+    for response, words in [
+        (outsider, f"Patient/{everyone[4]}, not members of Group/{group.id}"),
+        (unknown, "Patient/no-such-person, which this server does not hold or you may not"),
+        (hidden, f"Patient/{everyone[0]}, which this server does not hold or you may not"),
+        (on_get, "only by a POST kick-off"),
+        (system, "does not apply to a system-level export"),
+        (not_parameters, "takes a FHIR Parameters resource"),
+    ]:
+        assert response.status_code == 400, response.text
+        outcome = response.json()
+        assert outcome["resourceType"] == "OperationOutcome"
+        assert words in outcome["issue"][0]["diagnostics"]
+
+
+def test_elements_trim_each_resource_and_tag_it_subsetted(synthea_server: Server) -> None:
+    store = synthea_server.store
+    with synthea_server.client() as client:
+        response = post_kick_off(
+            client,
+            f"{synthea_server.url}/$export",
+            parameters(
+                ("_type", "Patient,Observation,Organization"),
+                ("_elements", "Patient.gender,Observation.value[x]"),
+            ),
+        )
+        files = download(
+            client, wait_for_manifest(client, response.headers["Content-Location"]).json()
+        )
+    for patient in files["Patient"]:
+        whole = store.read("Patient", patient["id"]).resource or {}
+        tag = patient["meta"]["tag"][-1]
+        assert (tag["system"], tag["code"]) == (V3_OBSERVATION_VALUE, "SUBSETTED")
+        assert patient == {
+            "resourceType": "Patient",
+            "id": whole["id"],
+            "meta": {**whole["meta"], "tag": [*whole["meta"].get("tag", []), tag]},
+            **({"gender": whole["gender"]} if "gender" in whole else {}),
+        }
+    values = 0
+    for observation in files["Observation"]:
+        # status and code are mandatory in R4, so they stay whatever was asked.
+        assert {"status", "code"} <= set(observation)
+        assert set(observation) <= {"resourceType", "id", "meta", "status", "code"} | {
+            k for k in observation if k.startswith("value")
+        }
+        assert "subject" not in observation and "effectiveDateTime" not in observation
+        values += any(k.startswith("value") for k in observation)
+    assert values > 0
+    # No entry names Organization, so organisations go out whole and untagged.
+    for organization in files["Organization"]:
+        assert organization == store.read("Organization", organization["id"]).resource
+
+
+def test_exported_lines_are_what_get_reads_return(synthea_server: Server) -> None:
+    """The fast path writes the stored JSON unparsed: it must be the API's resource."""
+    store = synthea_server.store
+    with synthea_server.client() as client:
+        status = kick_off(client, f"{synthea_server.url}/$export")
+        manifest = wait_for_manifest(client, status).json()
+        raw = [client.get(o["url"]).content.splitlines() for o in manifest["output"]]
+        lines = [line for file in raw for line in file]
+        exported = [orjson.loads(line) for line in lines]
+        # Every resource against the store's read; a few of each type over HTTP too.
+        sampled: dict[str, int] = {}
+        for resource in exported:
+            key = resource["resourceType"]
+            if sampled.get(key, 0) < 3:
+                sampled[key] = sampled.get(key, 0) + 1
+                response = client.get(f"{synthea_server.url}/{key}/{resource['id']}")
+                assert response.status_code == 200
+                assert response.json() == resource
+    assert len(exported) == sum(counts_in_store(store).values())
+    for resource in exported:
+        assert resource == store.read(resource["resourceType"], resource["id"]).resource
+        assert resource["meta"]["versionId"] and resource["meta"]["lastUpdated"]
+    assert all(line.startswith(b"{") for line in lines)
+
+
+def test_large_types_are_split_over_several_files(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'record.db'}")
+    try:
+        store.bulk_load(
+            [{"resourceType": "Patient", "id": f"p{i:03}", "gender": "other"} for i in range(250)]
+            + [{"resourceType": "Organization", "id": "org", "name": "Practice"}]
+        )
+        with (
+            serving(store, tmp_path, export_file_resources=100) as url,
+            client_as(BACKEND, tmp_path) as client,
+        ):
+            response = post_kick_off(client, f"{url}/$export", parameters())
+            status = response.headers["Content-Location"]
+            manifest = wait_for_manifest(client, status).json()
+            files = download(client, manifest)
+            assert client.delete(status).status_code == 202
+            gone = [client.get(o["url"]).status_code for o in manifest["output"]]
+    finally:
+        store.close()
+    listed = [(o["type"], o["url"].rsplit("/", 1)[1], o["count"]) for o in manifest["output"]]
+    assert listed == [
+        ("Organization", "Organization.ndjson", 1),
+        ("Patient", "Patient.ndjson", 100),
+        ("Patient", "Patient.2.ndjson", 100),
+        ("Patient", "Patient.3.ndjson", 50),
+    ]
+    assert sorted(p["id"] for p in files["Patient"]) == [f"p{i:03}" for i in range(250)]
+    assert gone == [404] * 4
 
 
 def test_jobs_survive_a_restart(tmp_path: Path) -> None:
@@ -343,7 +556,8 @@ def test_synthea_round_trip_export_then_load_into_an_empty_store(
         status = kick_off(client, f"{synthea_server.url}/$export")
         manifest = wait_for_manifest(client, status).json()
         for output in manifest["output"]:
-            (tmp_path / f"{output['type']}.ndjson").write_bytes(client.get(output["url"]).content)
+            name = output["url"].rsplit("/", 1)[1]
+            (tmp_path / name).write_bytes(client.get(output["url"]).content)
     again = open_store(f"sqlite:///{tmp_path / 'again.db'}")
     try:
         summary = Loader(again).load(sorted(tmp_path.glob("*.ndjson")))

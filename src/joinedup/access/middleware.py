@@ -383,7 +383,9 @@ def _path_patient(interaction: Interaction) -> str | None:
 
 def _json(body: bytes, start: Message | None) -> Any:
     headers = dict((start or {}).get("headers") or [])
-    if b"json" not in headers.get(b"content-type", b"") or not body:
+    content_type = headers.get(b"content-type", b"")
+    # NDJSON (Bulk Data files, $run output) is many documents, never one to audit by content.
+    if b"json" not in content_type or b"ndjson" in content_type or not body:
         return None
     try:
         return orjson.loads(body)

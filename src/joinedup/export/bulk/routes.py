@@ -2,7 +2,9 @@
 v2.0.0 (https://hl7.org/fhir/uv/bulkdata/export.html):
 
 - kick-off ``GET /fhir/$export``, ``/fhir/Patient/$export``, ``/fhir/Group/{id}/$export`` with
-  ``Prefer: respond-async`` → 202 and ``Content-Location`` of the status URL;
+  ``Prefer: respond-async`` → 202 and ``Content-Location`` of the status URL; or ``POST`` to
+  the same URLs with the parameters in a FHIR Parameters body (the only way to send
+  ``patient``);
 - ``GET`` status → 202 with ``X-Progress`` while running, then 200 with the manifest
   (500 with an OperationOutcome if the job failed);
 - ``DELETE`` status → 202: the job is cancelled and its files removed;
@@ -11,7 +13,7 @@ v2.0.0 (https://hl7.org/fhir/uv/bulkdata/export.html):
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -22,10 +24,10 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute
 
 from joinedup.export.bulk.jobs import Job
-from joinedup.export.bulk.request import NDJSON, Level, parse_kickoff
+from joinedup.export.bulk.request import NDJSON, Level, kickoff_parameters, parse_kickoff
 from joinedup.export.bulk.service import BulkExportService
 from joinedup.fhir.outcome import FHIRError
-from joinedup.server.requests import base_url
+from joinedup.server.requests import base_url, resource_body
 from joinedup.server.responses import FHIRJSONResponse
 
 router = APIRouter(tags=["bulk export"])
@@ -41,7 +43,7 @@ def mount_bulk_export(app: FastAPI, root: Path) -> BulkExportService:
     """Add the $export routes to a server built by ``create_app`` and start the job service
     (resuming jobs a previous run left unfinished). The routes go first, ahead of the
     ``/{type}/{id}`` read route that would otherwise take ``/Patient/$export``."""
-    service = BulkExportService(app.state.store, root)
+    service = BulkExportService(app.state.store, root, app.state.settings.export_file_resources)
     app.state.bulk_export = service
     before = list(app.router.routes)
     app.include_router(router, prefix=FHIR_BASE)
@@ -81,7 +83,16 @@ async def _kick_off(request: Request, level: Level, group_id: str | None = None)
             status=406,
             code="not-supported",
         )
-    export = parse_kickoff(level, group_id, list(request.query_params.multi_items()))
+    if request.method == "POST":
+        if request.query_params:
+            raise FHIRError(
+                "a POST kick-off takes its parameters in the Parameters body, not in the URL",
+                expression=next(iter(request.query_params)),
+            )
+        params, patients = kickoff_parameters(await resource_body(request))
+    else:
+        params, patients = list(request.query_params.multi_items()), []
+    export = parse_kickoff(level, group_id, params, patients)
     job = _service(request).kick_off(
         export,
         str(request.url),
@@ -92,17 +103,32 @@ async def _kick_off(request: Request, level: Level, group_id: str | None = None)
     return Response(status_code=202, headers={"Content-Location": location})
 
 
-@router.get("/$export", status_code=202, summary="System-level Bulk Data export kick-off")
+Endpoint = Callable[..., Awaitable[Response]]
+
+
+def _kick_off_route(path: str, summary: str) -> Callable[[Endpoint], Endpoint]:
+    """Register a kick-off for GET (query string) and POST (Parameters body), as two routes
+    so each has its own OpenAPI operation."""
+
+    def register(endpoint: Endpoint) -> Endpoint:
+        router.get(path, status_code=202, summary=summary)(endpoint)
+        router.post(path, status_code=202, summary=f"{summary} (FHIR Parameters body)")(endpoint)
+        return endpoint
+
+    return register
+
+
+@_kick_off_route("/$export", "System-level Bulk Data export kick-off")
 async def export_system(request: Request) -> Response:
     return await _kick_off(request, "system")
 
 
-@router.get("/Patient/$export", status_code=202, summary="Patient-level Bulk Data export kick-off")
+@_kick_off_route("/Patient/$export", "Patient-level Bulk Data export kick-off")
 async def export_patients(request: Request) -> Response:
     return await _kick_off(request, "patient")
 
 
-@router.get("/Group/{id}/$export", status_code=202, summary="Group-level Bulk Data export kick-off")
+@_kick_off_route("/Group/{id}/$export", "Group-level Bulk Data export kick-off")
 async def export_group(request: Request, id: str) -> Response:
     return await _kick_off(request, "group", id)
 
@@ -132,7 +158,13 @@ async def export_cancel(request: Request, job_id: str) -> Response:
 async def export_file(request: Request, job_id: str, name: str) -> Response:
     service = _service(request)
     job = service.job_for(job_id, getattr(request.state, "principal", None))
-    return FileResponse(service.file_path(job, name), media_type=NDJSON)
+    return NDJSONFile(service.file_path(job, name), media_type=NDJSON)
+
+
+class NDJSONFile(FileResponse):
+    # Starlette reads 64 KiB per thread hop and ASGI message; export files run to hundreds of
+    # megabytes, and bigger reads cut the per-chunk overhead that bounds download speed.
+    chunk_size = 1024 * 1024
 
 
 def _manifest(request: Request, job: Job) -> dict[str, Any]:

@@ -1,5 +1,9 @@
 """Running export jobs in the background: one worker thread, streaming each resource type from
-the store into ``<Type>.ndjson`` (memory flat), cancellable, resumed after a restart.
+the store into its NDJSON files (memory flat), cancellable, resumed after a restart.
+
+Without ``_elements`` or ``_typeFilter`` a resource's stored JSON goes to the file as it is
+(``Store.iter_json``: no parse, no re-serialisation); ``_elements`` parses and trims each
+resource; ``_typeFilter`` runs the type's searches.
 
 "Resumed" means run again from the start under the same ``transactionTime``: a half-written
 file is never trusted. A job that ran under the caller's access restriction cannot be
@@ -12,7 +16,7 @@ import dataclasses
 import logging
 import shutil
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -20,6 +24,8 @@ from urllib.parse import parse_qsl
 
 import orjson
 
+from joinedup.export.bulk.elements import subsetter
+from joinedup.export.bulk.files import write_type_files
 from joinedup.export.bulk.jobs import Job, JobTable
 from joinedup.store.base import Restriction, Store
 from joinedup.store.search import parse_search
@@ -35,13 +41,14 @@ class Cancelled(Exception):
 
 
 class InPatientCompartment:
-    """Resources in the compartment of any Patient, or of the members of one export's Group."""
+    """Resources in the compartment of any Patient, or of the patients one job lists (a
+    Group's members, or those its ``patient`` parameter names)."""
 
-    def __init__(self, group_job_id: str | None) -> None:
-        self.group_job_id = group_job_id
+    def __init__(self, members_of_job: str | None) -> None:
+        self.members_of_job = members_of_job
 
     def sql(self, dialect: str, alias: str) -> tuple[str, list[Any]]:
-        if self.group_job_id is None:
+        if self.members_of_job is None:
             return (
                 "EXISTS (SELECT 1 FROM patient_compartment pc "  # noqa: S608 - alias from the store
                 f"WHERE pc.resource_pk = {alias}.pk)",
@@ -51,7 +58,7 @@ class InPatientCompartment:
             "EXISTS (SELECT 1 FROM patient_compartment pc JOIN bulk_export_member m "  # noqa: S608
             "ON m.patient_id = pc.patient_id "
             f"WHERE pc.resource_pk = {alias}.pk AND m.job_id = ?)",
-            [self.group_job_id],
+            [self.members_of_job],
         )
 
 
@@ -73,10 +80,11 @@ class AllOf:
 class ExportRunner:
     """Owns the worker thread and the files of every job under ``root``."""
 
-    def __init__(self, store: Store, jobs: JobTable, root: Path) -> None:
+    def __init__(self, store: Store, jobs: JobTable, root: Path, per_file: int) -> None:
         self.store = store
         self.jobs = jobs
         self.root = root
+        self.per_file = per_file
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-export")
         self._cancel: dict[str, threading.Event] = {}
         self._restrictions: dict[str, Restriction | None] = {}
@@ -142,69 +150,76 @@ class ExportRunner:
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
         restriction = self._restriction(job)
-        types = self._types(job, restriction)
-        output = []
-        total = 0
+        types = self._types(job)
+        output: list[dict[str, Any]] = []
+        done = 0
         for index, resource_type in enumerate(types, start=1):
-            path = folder / f"{resource_type}.ndjson"
-            count = 0
-            with path.open("wb") as file:
-                for resource in self._resources(job, resource_type, restriction):
-                    file.write(orjson.dumps(resource, option=orjson.OPT_APPEND_NEWLINE))
-                    count += 1
-                    if count % PROGRESS_EVERY == 0:
-                        if cancel.is_set():
-                            raise Cancelled
-                        self.jobs.update(
-                            job.id,
-                            progress=f"{resource_type} ({index} of {len(types)} types): "
-                            f"{total + count:,} resources so far",
-                        )
+            stage = f"{resource_type} ({index} of {len(types)} types)"
+            lines = self._watched(job, self._lines(job, resource_type, restriction), stage, done)
+            files = write_type_files(folder, resource_type, lines, self.per_file)
             if cancel.is_set():
                 raise Cancelled
-            total += count
-            if count:
-                output.append({"type": resource_type, "file": path.name, "count": count})
-            else:
-                path.unlink()
+            output += files
+            done += sum(f["count"] for f in files)
         if not self.jobs.update(job.id, status="completed", progress="done", output=output):
             raise Cancelled
+
+    def _watched(self, job: Job, lines: Iterable[str], stage: str, before: int) -> Iterator[str]:
+        """``lines`` as they go by, stopping if the job is cancelled and recording progress."""
+        cancel = self._cancel[job.id]
+        for count, line in enumerate(lines, start=before + 1):
+            if count % PROGRESS_EVERY == 0:
+                if cancel.is_set():
+                    raise Cancelled
+                self.jobs.update(job.id, progress=f"{stage}: {count:,} resources so far")
+            yield line
 
     def _restriction(self, job: Job) -> Restriction | None:
         caller = self._restrictions.get(job.id)
         level: Restriction | None = None
         if job.request.level != "system":
-            level = InPatientCompartment(job.id if job.request.level == "group" else None)
+            listed = job.request.level == "group" or bool(job.request.patients)
+            level = InPatientCompartment(job.id if listed else None)
         parts = [r for r in (caller, level) if r is not None]
         if not parts:
             return None
         return parts[0] if len(parts) == 1 else AllOf(parts)
 
-    def _types(self, job: Job, restriction: Restriction | None) -> list[str]:
+    def _types(self, job: Job) -> list[str]:
+        """The requested types, or every type the store holds. A type with nothing this job
+        may export writes no file, so the caller's restriction need not be consulted here."""
         if job.request.types:
             return list(job.request.types)
-        sql, params = (
-            ("1 = 1", []) if restriction is None else restriction.sql(self.store.dialect, "r")
-        )
+        types: list[str] = []
         with self.store.transaction() as tx:
-            rows = tx.execute(
-                # The predicate comes from restriction objects; their values are bound.
-                f"SELECT DISTINCT r.resource_type FROM resource r WHERE r.deleted = 0 AND {sql}",  # noqa: S608
-                params,
-            )
-        return sorted(str(row[0]) for row in rows)
+            while True:
+                # One index probe per type rather than a scan of every row (SELECT DISTINCT).
+                ((following,),) = tx.execute(
+                    "SELECT MIN(resource_type) FROM resource WHERE resource_type > ?",
+                    [types[-1] if types else ""],
+                )
+                if following is None:
+                    return types
+                types.append(str(following))
 
-    def _resources(
+    def _lines(
         self, job: Job, resource_type: str, restriction: Restriction | None
-    ) -> Iterator[dict[str, Any]]:
-        filters = [query for t, query in job.request.type_filters if t == resource_type]
+    ) -> Iterator[str]:
+        """Each exported resource of the type as one line of JSON (without the newline)."""
+        request = job.request
+        trim = subsetter(request.elements, resource_type) if request.elements else None
+        filters = [query for t, query in request.type_filters if t == resource_type]
         if not filters:
-            for stored in self.store.iter_resources(
-                [resource_type], job.request.since, restriction=restriction
-            ):
-                if stored.resource is not None:
-                    yield stored.resource
-            return
+            stored = self.store.iter_json([resource_type], request.since, restriction=restriction)
+            if trim is None:
+                return stored
+            return (_json(trim(orjson.loads(line))) for line in stored)
+        found = self._filtered(job, resource_type, filters, restriction)
+        return (_json(resource if trim is None else trim(resource)) for resource in found)
+
+    def _filtered(
+        self, job: Job, resource_type: str, filters: list[str], restriction: Restriction | None
+    ) -> Iterator[dict[str, Any]]:
         # Several filters for one type are ORed; a resource matching two is written once.
         seen: set[str] = set()
         for query in filters:
@@ -223,3 +238,7 @@ class ExportRunner:
                 if page.next_cursor is None:
                     break
                 search = dataclasses.replace(search, cursor=page.next_cursor)
+
+
+def _json(resource: dict[str, Any]) -> str:
+    return orjson.dumps(resource).decode()

@@ -4,8 +4,9 @@ Authorisation (Bulk Data Access IG: exports are for backend services): when the 
 has set ``request.state.principal``, the caller needs ``system/<Type>.r`` (or ``system/*.r``)
 for every type exported, and only the principal that kicked a job off may poll it, download
 its files or cancel it. The caller's ``request.state.restriction`` is applied to every read
-of the job. Without a principal (the server run without the access layer, as in tests) the
-service is open, like every other route.
+of the job, and to the Patients a ``patient`` parameter names: one the caller may not read
+is refused like one that does not exist. Without a principal (the server run without the
+access layer, as in tests) the service is open, like every other route.
 """
 
 from __future__ import annotations
@@ -19,14 +20,15 @@ from joinedup.export.bulk.request import ExportRequest
 from joinedup.export.bulk.runner import ExportRunner
 from joinedup.export.deidentify import patient_id_of
 from joinedup.fhir.outcome import FHIRError
-from joinedup.store.base import NotFound, Restriction, Store
+from joinedup.store.base import Gone, NotFound, Restriction, Store
 
 
 class BulkExportService:
-    def __init__(self, store: Store, root: Path) -> None:
+    def __init__(self, store: Store, root: Path, per_file: int) -> None:
+        """``per_file``: resources per output file before a type's next file is started."""
         self.store = store
         self.jobs = JobTable(store)
-        self.runner = ExportRunner(store, self.jobs, root)
+        self.runner = ExportRunner(store, self.jobs, root, per_file)
         self.runner.resume_all()
 
     def kick_off(
@@ -41,6 +43,8 @@ class BulkExportService:
         if request.level == "group":
             assert request.group_id is not None
             members = self._group_members(request.group_id, restriction)
+        if request.patients:
+            members = self._chosen_patients(request, members, restriction)
         job = self.jobs.create(
             request,
             request_url,
@@ -83,6 +87,41 @@ class BulkExportService:
             if patient_id is not None and not member.get("inactive", False):
                 members.append(patient_id)
         return members
+
+    def _chosen_patients(
+        self, request: ExportRequest, members: list[str] | None, restriction: Restriction | None
+    ) -> list[str]:
+        """The ``patient`` parameter's ids, each a Patient this caller may export (and, for a
+        Group, one of its members); otherwise a 400 naming the ones that are not."""
+        if members is not None:
+            in_group = set(members)
+            outside = [p for p in request.patients if p not in in_group]
+            if outside:
+                raise FHIRError(
+                    f"patient names {_listed(outside)}, not members of Group/{request.group_id}; "
+                    "remove them from the patient parameter",
+                    expression="patient",
+                )
+        unknown = []
+        for patient_id in request.patients:
+            try:
+                self.store.read("Patient", patient_id, restriction=restriction)
+            except (NotFound, Gone):
+                # Denied and missing read alike, so the message cannot tell them apart.
+                unknown.append(patient_id)
+        if unknown:
+            raise FHIRError(
+                f"patient names {_listed(unknown)}, which this server does not hold or you "
+                "may not export; remove them from the patient parameter",
+                code="not-found",
+                expression="patient",
+            )
+        return list(request.patients)
+
+
+def _listed(patient_ids: list[str]) -> str:
+    shown = ", ".join(f"Patient/{p}" for p in patient_ids[:5])
+    return shown + (f" and {len(patient_ids) - 5} more" if len(patient_ids) > 5 else "")
 
 
 def _subject(principal: Any | None) -> str | None:
