@@ -19,7 +19,7 @@ def reference_key(reference: exp.Expression, type_name: str | None) -> exp.Expre
     if type_name is None:
         return case((urn, call("substr", reference, number(10))), default=key)
     found_type = call("regexp_extract", reference, text(_REFERENCE), number(1))
-    return case(
+    general = case(
         (
             exp.And(
                 this=exp.Not(this=urn),
@@ -29,3 +29,16 @@ def reference_key(reference: exp.Expression, type_name: str | None) -> exp.Expre
         ),
         default=cast(exp.Null(), "VARCHAR"),
     )
+    if not type_name.isalpha():
+        return general
+    # Most references are relative (``Patient/123``): read those with LIKE and substr, which
+    # cost a fraction of the two regular expressions (V2 over 1M Observations: ~1 s of 2.5 s).
+    prefix = f"{type_name}/"
+    relative = exp.And(
+        this=exp.Like(this=reference, expression=text(f"{prefix}%")),
+        expression=exp.Not(this=exp.Like(this=reference, expression=text(f"{prefix}%/%"))),
+    )
+    plain_id = exp.Nullif(
+        this=call("substr", reference, number(len(prefix) + 1)), expression=text("")
+    )
+    return case((relative, plain_id), default=general)
