@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,11 +37,12 @@ from joinedup.access.policy import (
     restriction_for,
 )
 from joinedup.access.principal import DIRECT_CARE, Principal, Role
-from joinedup.access.references import format_instant, reference_id
+from joinedup.access.references import format_instant
 from joinedup.access.scopes import Permission
 from joinedup.access.settings import AccessSettings
 from joinedup.access.tokens import TokenError, TokenVerifier
 from joinedup.fhir.outcome import FHIRError
+from joinedup.record.shown import Shown, shown_in
 from joinedup.store import parse_search
 from joinedup.store.base import (
     Restriction,
@@ -53,9 +54,9 @@ from joinedup.store.base import (
 )
 
 TOKEN_COOKIE = "joinedup_token"
-#: Responses larger than this are audited without their ids rather than held in memory.
+#: Responses larger than this are not held in memory: they are audited by the summary of what
+#: they show when their route gives one (``state.shown``), else without their ids.
 MAX_CAPTURE_BYTES = 8 * 1024 * 1024
-_PATIENT_FIELDS = ("subject", "patient", "beneficiary")
 
 
 @dataclass(frozen=True)
@@ -194,7 +195,8 @@ class AccessMiddleware:
             captured.size += len(chunk)
             if captured.size > MAX_CAPTURE_BYTES:
                 captured.overflow = True
-                await self._audit(record, principal, captured.status, None, scope)
+                shown = scope.get("state", {}).get("shown")
+                await self._audit(record, principal, captured.status, shown, scope)
                 await self._send_captured(send, captured, more=message.get("more_body", False))
             elif not message.get("more_body", False):
                 await self._finish(send, record, principal, captured, scope)
@@ -220,12 +222,17 @@ class AccessMiddleware:
             record.outcome_text = "no relationship (or no such Patient); break-glass offered"
             await self._refuse(send, record, principal, 403, "forbidden", _break_glass_hint(record))
             return
-        parsed = _json(body, captured.start)
-        restriction = scope.get("state", {}).get("restriction")
-        if record.interaction.permission in _WRITES and restriction is not None and parsed:
+        state = scope.get("state", {})
+        shown: Shown | None = state.get("shown")
+        restriction = state.get("restriction")
+        if record.interaction.permission in _WRITES and restriction is not None:
             # A conditional create that matched answers with the existing resource, which
             # the writer may not be allowed to see: never hand its content back.
-            hidden = await anyio.to_thread.run_sync(_not_visible, self.store, parsed, restriction)
+            parsed = _json(body, captured.start)
+            shown = shown_in(parsed)
+            hidden = await anyio.to_thread.run_sync(
+                _not_visible, self.store, shown.resources, restriction
+            )
             if hidden and parsed.get("resourceType") != "Bundle":
                 record.outcome_text = "conditional create matched a resource the caller may not see"
                 await self._refuse(send, record, principal, 412, "conflict", _HIDDEN_MATCH)
@@ -237,7 +244,10 @@ class AccessMiddleware:
                         del entry["resource"]
                 body = orjson.dumps(parsed)
                 captured.start = _with_length(captured.start, len(body))
-        await self._audit(record, principal, captured.status, parsed, scope)
+        elif shown is None:
+            # Responses that did not say what they show (errors, pages) are read back.
+            shown = shown_in(_json(body, captured.start))
+        await self._audit(record, principal, captured.status, shown, scope)
         captured.body = [body]
         await self._send_captured(send, captured, more=False)
 
@@ -286,10 +296,11 @@ class AccessMiddleware:
         record: _Record,
         principal: Principal | None,
         status: int,
-        response: Any,
+        shown: Shown | None,
         scope: Scope | None,
     ) -> None:
-        entities, patients = _touched(response)
+        entities = [] if shown is None else shown.entities
+        patients = set() if shown is None else set(shown.patients)
         path_patient = _path_patient(record.interaction)
         if path_patient is not None:
             patients.add(path_patient)
@@ -393,35 +404,6 @@ def _json(body: bytes, start: Message | None) -> Any:
         return None
 
 
-def _touched(response: Any) -> tuple[list[str], set[str]]:
-    """The ``Type/id`` of each resource a response carries and the patients they are about."""
-    entities: list[str] = []
-    patients: set[str] = set()
-    if not isinstance(response, dict):
-        return entities, patients
-    resources = [response]
-    if response.get("resourceType") == "Bundle":
-        resources = []
-        for entry in response.get("entry") or []:
-            if isinstance(entry.get("resource"), dict):
-                resources.append(entry["resource"])
-            location = (entry.get("response") or {}).get("location")
-            if isinstance(location, str):
-                entities.append(location.split("/_history")[0])
-    for resource in resources:
-        kind, rid = resource.get("resourceType"), resource.get("id")
-        if kind in (None, "OperationOutcome", "Bundle") or rid is None:
-            continue
-        entities.append(f"{kind}/{rid}")
-        if kind == "Patient":
-            patients.add(str(rid))
-        for name in _PATIENT_FIELDS:
-            patient = reference_id(resource.get(name), "Patient")
-            if patient is not None:
-                patients.add(patient)
-    return entities, patients
-
-
 _WRITES = frozenset({Permission.CREATE, Permission.UPDATE, Permission.DELETE})
 _HIDDEN_MATCH = (
     "a resource matching the condition already exists and you may not see it; nothing was "
@@ -429,18 +411,12 @@ _HIDDEN_MATCH = (
 )
 
 
-def _not_visible(store: Store, response: dict[str, Any], restriction: Restriction) -> set[str]:
-    """The ``Type/id`` of resources in a write's response that ``restriction`` denies."""
-    resources = (
-        [e.get("resource") or {} for e in response.get("entry") or []]
-        if response.get("resourceType") == "Bundle"
-        else [response]
-    )
+def _not_visible(store: Store, shown: Sequence[str], restriction: Restriction) -> set[str]:
+    """The ``Type/id`` among those a write's response ``shown`` that ``restriction`` denies."""
     by_type: dict[str, set[str]] = {}
-    for resource in resources:
-        kind, rid = resource.get("resourceType"), resource.get("id")
-        if isinstance(kind, str) and isinstance(rid, str) and kind != "OperationOutcome":
-            by_type.setdefault(kind, set()).add(rid)
+    for entity in shown:
+        kind, _, rid = entity.partition("/")
+        by_type.setdefault(kind, set()).add(rid)
     hidden: set[str] = set()
     for kind, ids in by_type.items():
         query = parse_search(kind, [("_id", ",".join(sorted(ids))), ("_count", str(len(ids)))])

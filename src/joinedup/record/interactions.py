@@ -17,6 +17,7 @@ from joinedup.fhir.outcome import FHIRError
 from joinedup.fhir.patch import apply_patch
 from joinedup.fhir.validation import validate_references, validate_structure, validate_uk_core
 from joinedup.record.searchset import history_bundle, result_shaping, searchset
+from joinedup.record.shown import ShownResponse, shown_in
 from joinedup.store.base import (
     Gone,
     NotFound,
@@ -281,6 +282,15 @@ class Record:
             status, stored.resource, etag=stored.etag, last_modified=stored.last_updated
         )
 
+    def _shown(self, stored: StoredResource) -> ShownResponse:
+        return ShownResponse(
+            200,
+            stored.resource,
+            etag=stored.etag,
+            last_modified=stored.last_updated,
+            shown=shown_in(stored.resource),
+        )
+
     def read(self, target: Target) -> EntryResponse:
         """read, vread, search, history and ``$everything``."""
         resource_type = target.resource_type
@@ -316,14 +326,14 @@ class Record:
                     status=410,
                     code="deleted",
                 )
-            return self._found(stored)
-        return self._found(self.store.read(resource_type, target.id, restriction=self.restriction))
+            return self._shown(stored)
+        return self._shown(self.store.read(resource_type, target.id, restriction=self.restriction))
 
     def search(self, resource_type: str, params: Sequence[tuple[str, str]]) -> EntryResponse:
         elements, summary = result_shaping(params)
         query = parse_search(resource_type, list(params), strict=self.strict)
         page = self.store.search(query, restriction=self.restriction)
-        bundle = searchset(
+        bundle, shown = searchset(
             page,
             base=self.base,
             path=resource_type,
@@ -332,7 +342,7 @@ class Record:
             summary=summary,
             warnings=query.warnings,
         )
-        return EntryResponse(200, bundle)
+        return ShownResponse(200, bundle, shown=shown)
 
     def history(
         self, resource_type: str | None, id: str | None, params: Sequence[tuple[str, str]]
@@ -347,8 +357,10 @@ class Record:
             restriction=self.restriction,
         )
         path = "/".join(part for part in (resource_type, id, "_history") if part)
-        bundle = history_bundle(page, base=self.base, path=path, params=_without(params, "_cursor"))
-        return EntryResponse(200, bundle)
+        bundle, shown = history_bundle(
+            page, base=self.base, path=path, params=_without(params, "_cursor")
+        )
+        return ShownResponse(200, bundle, shown=shown)
 
     def everything(self, patient_id: str, params: Sequence[tuple[str, str]]) -> EntryResponse:
         types_text = _param(params, "_type")
@@ -361,10 +373,10 @@ class Record:
             cursor=_param(params, "_cursor"),
             restriction=self.restriction,
         )
-        bundle = searchset(
+        bundle, shown = searchset(
             page,
             base=self.base,
             path=f"Patient/{patient_id}/$everything",
             params=_without(params, "_cursor"),
         )
-        return EntryResponse(200, bundle)
+        return ShownResponse(200, bundle, shown=shown)

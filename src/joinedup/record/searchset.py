@@ -20,6 +20,7 @@ import orjson
 
 from joinedup.fhir.outcome import FHIRError
 from joinedup.fhir.validation import summary_elements
+from joinedup.record.shown import Shown, shown_on_page
 from joinedup.store.base import HistoryPage, SearchPage, StoredResource
 
 # R4 search.html#summary: the tag a server puts on a resource it returns only in part.
@@ -105,9 +106,10 @@ def searchset(
     elements: Sequence[str] | None = None,
     summary: str | None = None,
     warnings: Sequence[str] = (),
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], Shown]:
     """A searchset Bundle for one page, with ``self``/``next``/``previous`` links; ``warnings``
-    (parameters ignored under lenient handling) travel in an OperationOutcome entry.
+    (parameters ignored under lenient handling) travel in an OperationOutcome entry. Returned
+    with the summary of what it shows, for the audit.
 
     ``params`` are the request's parameters without ``_cursor``; the paging links add the
     page's keyset cursor to them.
@@ -119,14 +121,17 @@ def searchset(
                 {"relation": relation, "url": _link(base, path, [*params, ("_cursor", cursor)])}
             )
     entries: list[dict[str, Any]] = []
+    carried: list[tuple[StoredResource, Any]] = []
     for mode, stored_list in (("match", page.matches), ("include", page.included)):
         for stored in stored_list:
             if stored.deleted or stored.text is None:
                 continue
+            content = _content(stored, elements, summary)
+            carried.append((stored, content))
             entries.append(
                 {
                     "fullUrl": f"{base}/{stored.resource_type}/{stored.id}",
-                    "resource": _content(stored, elements, summary),
+                    "resource": content,
                     "search": {"mode": mode},
                 }
             )
@@ -152,7 +157,7 @@ def searchset(
     bundle["link"] = links
     if entries:
         bundle["entry"] = entries
-    return bundle
+    return bundle, shown_on_page(carried)
 
 
 def _history_entry(stored: StoredResource, base: str) -> dict[str, Any]:
@@ -177,8 +182,9 @@ def _history_entry(stored: StoredResource, base: str) -> dict[str, Any]:
 
 def history_bundle(
     page: HistoryPage, *, base: str, path: str, params: Sequence[tuple[str, str]]
-) -> dict[str, Any]:
-    """A history Bundle, newest version first, with ``self`` and ``next`` links."""
+) -> tuple[dict[str, Any], Shown]:
+    """A history Bundle, newest version first, with ``self`` and ``next`` links, and the
+    summary of what it shows."""
     links = [{"relation": "self", "url": _link(base, path, params)}]
     if page.next_cursor:
         links.append(
@@ -196,4 +202,9 @@ def history_bundle(
     entries = [_history_entry(stored, base) for stored in page.entries]
     if entries:
         bundle["entry"] = entries
-    return bundle
+    carried = [
+        (stored, entry["resource"])
+        for stored, entry in zip(page.entries, entries, strict=True)
+        if "resource" in entry
+    ]
+    return bundle, shown_on_page(carried)

@@ -9,6 +9,7 @@ from starlette.responses import Response
 from joinedup.fhir.bundle import EntryRequest
 from joinedup.fhir.outcome import FHIRError
 from joinedup.fhir.search_parameters import resource_types
+from joinedup.record.shown import ShownResponse
 from joinedup.server.requests import base_url, prefer, record_for
 from joinedup.server.responses import interaction_response
 
@@ -27,4 +28,8 @@ def known_type(resource_type: str) -> str:
 async def respond(request: Request, entry: EntryRequest, *, write: bool = False) -> Response:
     # The store is synchronous (sqlite3 / psycopg): run it off the event loop.
     result = await run_in_threadpool(record_for(request).perform, None, entry)
-    return interaction_response(result, prefer(request), base_url(request), write=write)
+    response = interaction_response(result, prefer(request), base_url(request), write=write)
+    if isinstance(result, ShownResponse):
+        # The audit records what a read showed from this summary instead of parsing the body.
+        request.state.shown = result.shown
+    return response
