@@ -15,8 +15,10 @@ hidden cell is then recoverable exactly when every solution of the constraints o
 cells agrees on it, i.e. when the null space of the constraint matrix restricted to the hidden
 cells is zero in that cell's coordinate. We add complementary suppressions until no hidden cell
 is recoverable, preferring cells that close a cycle with cells already hidden, then inner cells
-over margins, then small values (least information lost). Complements are never zero cells,
-so every hidden cell can move over a range of non-negative values, not only in the algebra.
+over margins, then small values (least information lost), then the earlier cell. Complements
+are never zero cells, so every hidden cell can move over a range of non-negative values, not
+only in the algebra. Many one-way tables (a breakdown's groups and their total) are protected
+at once by :func:`protect_one_way_tables`, the same choice in closed form.
 
 Derived values (rates, proportions, intervals) carried on a row are blanked whenever the row's
 count is hidden, since a rate times its (often public) denominator gives the count back.
@@ -52,6 +54,9 @@ class _Total:
 TOTAL: Final = _Total()
 """Marks the margin of a dimension in a protected table's rows."""
 
+IntArray = np.ndarray[Any, np.dtype[np.int64]]
+BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
+
 _EXPOSURE_TOLERANCE = 1e-9
 #: How many complementary candidates are tried for an exact fix before the best-ranked is taken.
 _CANDIDATES_TRIED = 25
@@ -74,15 +79,21 @@ class DisclosureRule:
         return cls(suppress_below=settings.suppress_below, round_to=settings.round_to)
 
     def is_small(self, count: int) -> bool:
-        return 0 < count < self.suppress_below
+        return bool(self.is_small_count(np.asarray(count)))
+
+    def is_small_count(self, counts: IntArray) -> BoolArray:
+        """:meth:`is_small` of every count at once."""
+        return (counts > 0) & (counts < self.suppress_below)
 
     def rounded(self, count: int) -> int:
+        return int(self.rounded_counts(np.asarray(count)))
+
+    def rounded_counts(self, counts: IntArray) -> IntArray:
+        """:meth:`rounded` of every count at once."""
         # Half rounds up (12.5 -> 15), as NHS Digital publishes; Python's round() would go to even.
-        return (
-            int((count + self.round_to // 2) // self.round_to * self.round_to)
-            if self.round_to > 1
-            else count
-        )
+        if self.round_to == 1:
+            return counts
+        return (counts + self.round_to // 2) // self.round_to * self.round_to
 
 
 @dataclass(frozen=True)
@@ -162,6 +173,33 @@ def protect_count(value: int, rule: DisclosureRule | None = None) -> int | None:
     """A single published count with no margins: hidden (``None``) when small, else rounded."""
     rule = rule or DisclosureRule.from_settings()
     return None if rule.is_small(value) else rule.rounded(value)
+
+
+def protect_one_way_tables(counts: IntArray, table: IntArray, rule: DisclosureRule) -> BoolArray:
+    """Which cells of many one-way tables, each published with its total, are hidden: what
+    :func:`protect_table` hides among the inner cells of each table, for all tables at once.
+
+    ``counts[i]`` is cell ``i``'s count and ``table[i]`` the table it belongs to (any
+    integers); a table's cells come in the order of their rows. In a one-way table the
+    published total is the one equation, so a hidden set is safe exactly when it holds no
+    cell or at least two (with two unknowns summing to a known number, neither is pinned).
+    The small cells are hidden; a table whose only hidden cell is one inner cell (its total is
+    then not small, so other non-zero cells exist) also hides its smallest other non-zero
+    cell, the earliest on ties: the complement :func:`protect_table` chooses.
+    """
+    counts = np.asarray(counts, dtype=np.int64)
+    _, codes = np.unique(np.asarray(table), return_inverse=True)
+    small = rule.is_small_count(counts)
+    hidden = small.copy()
+    totals = np.bincount(codes, weights=counts).astype(np.int64)
+    lone = (np.bincount(codes, weights=small) == 1) & ~rule.is_small_count(totals)
+    open_cells = np.flatnonzero(lone[codes] & ~small & (counts > 0))
+    # The first cell of each table in (table, count, position) order is its complement.
+    ranked = open_cells[np.lexsort((open_cells, counts[open_cells], codes[open_cells]))]
+    if len(ranked):
+        tables_of = codes[ranked]
+        hidden[ranked[np.r_[True, tables_of[1:] != tables_of[:-1]]]] = True
+    return hidden
 
 
 def recoverable_cells(constraints: np.ndarray, hidden: Sequence[int]) -> list[int]:
@@ -276,7 +314,8 @@ def _suppress(grid: _Grid, rule: DisclosureRule) -> tuple[set[int], set[int]]:
         pool = neighbours or {
             c for c in range(len(grid.values)) if c not in hidden and grid.values[c]
         }
-        candidates = sorted(pool, key=lambda c: _complement_cost(grid, hidden, lines_of, c))
+        # Ties go to the earlier cell, so a table is always protected the same way.
+        candidates = sorted(pool, key=lambda c: (*_complement_cost(grid, hidden, lines_of, c), c))
         chosen = candidates[0]
         for candidate in candidates[:_CANDIDATES_TRIED]:
             if target not in recoverable_cells(grid.constraints, sorted(hidden | {candidate})):

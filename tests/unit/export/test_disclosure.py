@@ -20,7 +20,15 @@ from hypothesis import strategies as st
 from scipy.optimize import linprog
 
 from joinedup.config import Settings
-from joinedup.export.disclosure import DisclosureRule, protect_count, protect_table
+from joinedup.export.disclosure import (
+    TOTAL as TOTAL_CELL,
+)
+from joinedup.export.disclosure import (
+    DisclosureRule,
+    protect_count,
+    protect_one_way_tables,
+    protect_table,
+)
 
 RULE = DisclosureRule(suppress_below=8, round_to=5)
 TOTAL = "Total"
@@ -209,3 +217,25 @@ def test_no_hidden_cell_is_ever_recoverable_in_random_three_way_tables(
             assert row["n"] == RULE.rounded(value)
     for low, high in attack(published, dims, exact).values():
         assert high > low
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tables=st.lists(st.lists(counts, min_size=1, max_size=8), min_size=1, max_size=6))
+def test_one_way_tables_at_once_hide_what_protect_table_hides(tables: list[list[int]]) -> None:
+    # Rows of all tables interleaved, table ids neither sorted nor dense: only membership and
+    # the order of a table's own rows (ties go to the earlier row) may count.
+    flat = [(t, i, n) for t, table in enumerate(tables) for i, n in enumerate(table)]
+    flat = [flat[k] for k in np.random.default_rng(len(flat)).permutation(len(flat))]
+    hidden = protect_one_way_tables(
+        np.array([n for _, _, n in flat]), np.array([(7 * t) % 11 for t, _, _ in flat]), RULE
+    )
+    for t in range(len(tables)):
+        mine = [(k, i, n) for k, (u, i, n) in enumerate(flat) if u == t]
+        rows: list[dict[str, Any]] = [{"group": f"g{i}", "n": n} for _, i, n in mine]
+        protected = protect_table(rows, dimensions=["group"], count="n", rule=RULE)
+        expected = {cell.coordinates[0] for cell in protected.cells if cell.suppressed}
+        assert {f"g{i}" for k, i, _ in mine if hidden[k]} == expected - {TOTAL_CELL}
+        total = sum(n for _, _, n in mine)
+        published = [{"group": f"g{i}", "n": None if hidden[k] else n} for k, i, n in mine]
+        published.append({"group": TOTAL, "n": None if RULE.is_small(total) else total})
+        attack(published, ["group"], truth(rows, ["group"]))

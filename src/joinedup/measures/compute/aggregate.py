@@ -1,44 +1,60 @@
 """Numerators and denominators per breakdown group and period, in DuckDB.
 
-The measure's SQL runs once per side; each row is joined to ``person`` for its breakdown
-attributes, then counted per (breakdown, group, period) — and per ESP 2013 age band for
-standardised measures — in one ``UNION ALL`` query. Nothing about a person leaves DuckDB.
+Each measure is one query: its numerator and denominator SQL run once each, the numerator's
+units are collapsed to one row per person and period (how many units that person has: the
+count Dobson's variance squares), both sides are joined to ``person`` once, and one
+``GROUPING SETS`` aggregate counts every breakdown — and, for standardised measures, every
+ESP 2013 age band — at the same time. Nothing about a person leaves DuckDB, except the unit
+values of a ``mean`` measure, whose t interval needs them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
 from typing import Any
 
 import duckdb
 import numpy as np
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
 
 from joinedup.measures.compute.periods import Period
 from joinedup.measures.definitions import MeasureDefinition, MeasureType
 
-#: Breakdown -> SQL over the joined ``person`` row (``pe``) and the unit's ``period_start``.
+#: The ESP 2013 five-year band of the age at the period start, as its index 0 (0-4) .. 18 (90+):
+#: grouping by a small integer is cheaper than by the band's label.
+BAND_INDEX_SQL = "least(greatest(0, age_at(pe.birth_date, u.period_start)) // 5, 18)"
+BAND_LABEL_SQL = "age_band({} * 5)"
+#: Breakdown -> SQL of its group key over the person row (``pe``) and the unit (``u``).
 BREAKDOWN_SQL: dict[str, str] = {
     "ics": "'ICS'",
     "place": "pe.place_id",
     "pcn": "pe.pcn_id",
     "practice": "pe.practice_id",
-    "imd_quintile": "CAST(pe.imd_quintile AS VARCHAR)",
-    "age_band": "age_band(greatest(0, age_at(pe.birth_date, u.period_start)))",
+    "imd_quintile": "pe.imd_quintile",
+    "age_band": BAND_INDEX_SQL,
     "sex": "pe.sex",
     "ethnicity": "pe.ethnic_group",
     # Core20: the most deprived fifth of neighbourhoods nationally (IMD quintile 1) vs the rest.
     "core20": "CASE WHEN pe.imd_quintile = 1 THEN 'Core20' ELSE 'Rest' END",
 }
-STANDARD_BAND_SQL = "age_band(greatest(0, age_at(pe.birth_date, u.period_start)))"
+#: Breakdown -> SQL turning its group key ``{}`` into the published group label (VARCHAR).
+GROUP_LABEL_SQL: dict[str, str] = {
+    "imd_quintile": "CAST({} AS VARCHAR)",
+    "age_band": BAND_LABEL_SQL,
+}
 
 
 class MeasureSQLError(ValueError):
     """A measure's numerator or denominator SQL failed; the message names the measure and side."""
 
 
-def install_periods(connection: duckdb.DuckDBPyConnection, periods: Sequence[Period]) -> None:
-    """(Re)create ``periods`` and the ``population`` view the measure SQL reads."""
+def install_periods(
+    connection: duckdb.DuckDBPyConnection, periods: Sequence[Period], *, population: bool = True
+) -> None:
+    """(Re)create ``periods`` and, with ``population``, the ``population`` table the measure
+    SQL reads; without it a stale ``population`` is dropped, never left for the wrong periods."""
     connection.execute(
         """
         CREATE OR REPLACE TEMP TABLE periods AS
@@ -47,6 +63,15 @@ def install_periods(connection: duckdb.DuckDBPyConnection, periods: Sequence[Per
         """,
         {"starts": [p.start for p in periods], "ends": [p.end for p in periods]},
     )
+    if population:
+        install_population(connection)
+    else:
+        connection.execute("DROP TABLE IF EXISTS population")
+
+
+def install_population(connection: duckdb.DuckDBPyConnection) -> None:
+    """(Re)create ``population`` for the installed ``periods``: people x periods, the largest
+    table, so a run builds it only for the measures that read it (:func:`reads_population`)."""
     connection.execute(
         """
         CREATE OR REPLACE TEMP TABLE population AS
@@ -63,38 +88,83 @@ def install_periods(connection: duckdb.DuckDBPyConnection, periods: Sequence[Per
     )
 
 
-def _units(
+def reads_population(measure: MeasureDefinition) -> bool:
+    """Whether the measure's numerator or denominator SQL reads the ``population`` table."""
+    for sql in (measure.numerator, measure.denominator):
+        if not sql:
+            continue
+        try:
+            tree = sqlglot.parse_one(sql, read="duckdb")
+        except SqlglotError:
+            return True  # DuckDB reports the error, with population in place
+        shadowed = "population" in {cte.alias for cte in tree.find_all(exp.CTE)}
+        if not shadowed and any(t.name == "population" for t in tree.find_all(exp.Table)):
+            return True
+    return False
+
+
+def _columns(
     connection: duckdb.DuckDBPyConnection, measure: MeasureDefinition, side: str, sql: str
-) -> str:
-    """Materialise one side's units (with person attributes) as a temp table; returns its name."""
-    table = f"units_{side}"
-    counted = measure.type in (MeasureType.mean, MeasureType.median_time)
+) -> set[str]:
+    """The columns one side's SQL returns (binding it, not running it), checked for the ones
+    the counts need."""
     try:
-        connection.execute(f"CREATE OR REPLACE TEMP TABLE raw_{side} AS {sql}")
+        columns = set(connection.sql(sql).columns)
     except duckdb.Error as exc:
         raise MeasureSQLError(f"measure {measure.id}: {side}: {exc}".splitlines()[0]) from None
-    columns = {row[0] for row in connection.execute(f"DESCRIBE raw_{side}").fetchall()}
-    needed = {"period_start", "person_id"} | (
-        {"value"} if counted and side == "numerator" else set()
-    )
+    needed = {"period_start", "person_id"}
+    if side == "numerator" and measure.type in (MeasureType.mean, MeasureType.median_time):
+        needed.add("value")
     if needed - columns:
         missing = ", ".join(sorted(needed - columns))
         raise MeasureSQLError(f"measure {measure.id}: {side}: the query must return {missing}")
-    weight = "coalesce(CAST(u.weight AS DOUBLE), 1.0)" if "weight" in columns else "1.0"
-    value = ", CAST(u.value AS DOUBLE) AS value" if "value" in needed else ""
-    connection.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE {table} AS
-        SELECT u.period_start, u.person_id, {weight} AS weight{value}, pe.* EXCLUDE (person_id)
-        FROM raw_{side} AS u
-        JOIN person AS pe ON pe.person_id = u.person_id
+    return columns
+
+
+def _units_sql(connection: duckdb.DuckDBPyConnection, measure: MeasureDefinition) -> str:
+    """One row per (period, person) with ``n`` numerator units and ``weight`` of denominator,
+    or for mean/median measures one row per unit with its ``value``."""
+    _columns(connection, measure, "numerator", measure.numerator)
+    if measure.type in (MeasureType.mean, MeasureType.median_time):
+        return f"""
+            SELECT period_start, person_id, 1 AS n, NULL::DOUBLE AS weight,
+                   CAST(value AS DOUBLE) AS value
+            FROM ({measure.numerator})
         """  # noqa: S608 - the measure's own SQL, from its definition file
-    )
-    return table
+    denominator = measure.denominator or ""
+    weighted = "weight" in _columns(connection, measure, "denominator", denominator)
+    weight = "coalesce(CAST(weight AS DOUBLE), 1.0)" if weighted else "1.0"
+    return f"""
+        SELECT period_start, person_id, count(*) AS n, NULL::DOUBLE AS weight
+        FROM ({measure.numerator}) GROUP BY period_start, person_id
+        UNION ALL
+        SELECT period_start, person_id, NULL AS n, {weight} AS weight FROM ({denominator})
+    """  # noqa: S608 - the measure's own SQL, from its definition file
 
 
-def _rename_pe(expression: str) -> str:
-    return expression.replace("pe.", "u.")
+def _labelled_sql(units: str, band: str, wanted: Sequence[str]) -> str:
+    """The units with their age band and one column per breakdown, named after it."""
+    groups = ", ".join(f'{BREAKDOWN_SQL[name]} AS "{name}"' for name in wanted)
+    return f"""
+        SELECT u.period_start, u.n, u.weight, u.value, {band} AS band, {groups}
+        FROM ({units}) AS u JOIN person AS pe ON pe.person_id = u.person_id
+    """  # noqa: S608
+
+
+def _run(
+    connection: duckdb.DuckDBPyConnection, measure: MeasureDefinition, sql: str
+) -> dict[str, np.ndarray[Any, Any]]:
+    try:
+        columns = connection.execute(sql).fetchnumpy()
+    except duckdb.Error as exc:
+        message = f"measure {measure.id}: numerator or denominator: {exc}"
+        raise MeasureSQLError(message.splitlines()[0]) from None
+    return {name: np.asarray(values) for name, values in columns.items()}
+
+
+def _label(name: str) -> str:
+    """SQL of breakdown ``name``'s published group label, from its key column."""
+    return GROUP_LABEL_SQL.get(name, "{}").format(f'"{name}"')
 
 
 def aggregate(
@@ -104,87 +174,68 @@ def aggregate(
 ) -> dict[str, np.ndarray[Any, Any]]:
     """One row per (breakdown, group, period[, band]) with the counts the estimators need.
 
-    Columns: ``breakdown``, ``group_id``, ``period_start``, ``band`` (standardised measures
-    only, else ''), ``numerator`` (units), ``denominator`` (summed weight), ``variance``
-    (sum over people of their event count squared: Dobson's non-independent events), and for
-    mean/median measures ``value_sum``/``value_quantile``.
+    Columns: ``breakdown``, ``group_id``, ``period_start``, ``period_end``, ``band``
+    (standardised measures only, else ''), ``numerator`` (units), ``denominator`` (summed
+    weight), ``variance`` (sum over people of their unit count squared: Dobson's
+    non-independent events), ``value_quantile`` (median_time); for means also the unit values
+    labelled with their cell (``unit_breakdown``, ``unit_group_id``, ``unit_period_start``,
+    ``unit_value``). Groups whose key is NULL (a person with no practice) are left out.
     """
-    band = STANDARD_BAND_SQL if measure.standardised else "''"
-    wanted = [b for b in breakdowns if not (measure.standardised and b == "age_band")]
-    num_table = _units(connection, measure, "numerator", measure.numerator)
+    standardised = measure.standardised
+    wanted = [b for b in breakdowns if not (standardised and b == "age_band")]
     counted = measure.type in (MeasureType.mean, MeasureType.median_time)
-    quantile = f"quantile_cont(value, {measure.quantile})" if counted else "NULL"
-    parts = []
-    for name in wanted:
-        group = _rename_pe(BREAKDOWN_SQL[name])
-        parts.append(
-            f"""
-            SELECT '{name}' AS breakdown, CAST({group} AS VARCHAR) AS group_id, period_start,
-                   {_rename_pe(band)} AS band, count(*) AS numerator,
-                   {"sum(value)" if counted else "NULL"} AS value_sum,
-                   {quantile} AS value_quantile
-            FROM {num_table} AS u GROUP BY ALL
-            """  # noqa: S608
-        )
-    numerators = " UNION ALL ".join(parts)
-    # Dobson's variance needs each person's event count within the group's cell.
-    variance_parts = [
-        f"""
-        SELECT breakdown, group_id, period_start, band, sum(f * f) AS variance FROM (
-            SELECT '{name}' AS breakdown,
-                   CAST({_rename_pe(BREAKDOWN_SQL[name])} AS VARCHAR) AS group_id,
-                   period_start, {_rename_pe(band)} AS band, u.person_id, count(*) AS f
-            FROM {num_table} AS u GROUP BY ALL)
-        GROUP BY ALL
-        """  # noqa: S608
-        for name in wanted
-    ]
-    if counted:
-        sql = f"SELECT *, NULL::DOUBLE AS denominator, NULL::DOUBLE AS variance FROM ({numerators})"  # noqa: S608
-    else:
-        den_table = _units(connection, measure, "denominator", measure.denominator or "")
-        den_parts = [
-            f"""
-            SELECT '{name}' AS breakdown,
-                   CAST({_rename_pe(BREAKDOWN_SQL[name])} AS VARCHAR) AS group_id,
-                   period_start, {_rename_pe(band)} AS band, sum(weight) AS denominator
-            FROM {den_table} AS u GROUP BY ALL
-            """  # noqa: S608
-            for name in wanted
-        ]
-        sql = f"""
-            SELECT breakdown, group_id, period_start, band,
-                   coalesce(n.numerator, 0) AS numerator, n.value_sum, n.value_quantile,
-                   d.denominator, coalesce(v.variance, 0) AS variance
-            FROM ({" UNION ALL ".join(den_parts)}) AS d
-            FULL JOIN ({numerators}) AS n USING (breakdown, group_id, period_start, band)
-            LEFT JOIN ({" UNION ALL ".join(variance_parts)}) AS v
-              USING (breakdown, group_id, period_start, band)
-        """  # noqa: S608
+    units = _units_sql(connection, measure)
+    if not counted:
+        units = f"SELECT *, NULL::DOUBLE AS value FROM ({units})"  # noqa: S608
+    labelled = _labelled_sql(units, BAND_INDEX_SQL if standardised else "0", wanted)
+    grouping_sets = ", ".join(f'(period_start, band, "{name}")' for name in wanted)
+    # GROUPING(x) is 0 in the rows grouped by x: it tells each result row's breakdown.
+    breakdown = " ".join(f"WHEN GROUPING(\"{name}\") = 0 THEN '{name}'" for name in wanted)
+    group_id = " ".join(f'WHEN GROUPING("{name}") = 0 THEN {_label(name)}' for name in wanted)
+    band = BAND_LABEL_SQL.format("band") if standardised else "''"
+    quantile = f"quantile_cont(value, {measure.quantile})" if counted else "NULL::DOUBLE"
+    denominator = "NULL::DOUBLE" if counted else "sum(weight)"
+    variance = "NULL::DOUBLE" if counted else "coalesce(sum(n * n), 0)"
+    counts = f"""
+        SELECT CASE {breakdown} END AS breakdown, CASE {group_id} END AS group_id,
+               period_start, {band} AS band, CAST(coalesce(sum(n), 0) AS BIGINT) AS numerator,
+               {quantile} AS value_quantile, {denominator} AS denominator,
+               CAST({variance} AS DOUBLE) AS variance
+        FROM ({labelled})
+        GROUP BY GROUPING SETS ({grouping_sets})
+    """  # noqa: S608
     ordered = f"""
-        SELECT a.*, p.period_end FROM ({sql}) AS a JOIN periods AS p USING (period_start)
-        WHERE a.group_id IS NOT NULL
+        SELECT c.*, p.period_end FROM ({counts}) AS c JOIN periods AS p USING (period_start)
+        WHERE c.group_id IS NOT NULL
         ORDER BY breakdown, group_id, period_start, band
     """  # noqa: S608
-    columns = connection.execute(ordered).fetchnumpy()
-    result = {name: np.asarray(values) for name, values in columns.items()}
+    result = _run(connection, measure, ordered)
     if measure.type is MeasureType.mean:
-        # The t interval needs every unit's value, labelled with its cell.
-        unit_parts = [
-            f"""SELECT '{name}' AS breakdown,
-                   CAST({_rename_pe(BREAKDOWN_SQL[name])} AS VARCHAR) AS group_id,
-                      period_start, value FROM {num_table} AS u"""  # noqa: S608
-            for name in wanted
-        ]
-        units = connection.execute(
-            f"SELECT * FROM ({' UNION ALL '.join(unit_parts)}) WHERE group_id IS NOT NULL"  # noqa: S608
-        ).fetchnumpy()
-        result.update({f"unit_{name}": np.asarray(values) for name, values in units.items()})
+        result.update(_unit_values(connection, measure, labelled, wanted))
     return result
 
 
-def as_date(value: Any) -> date:
-    """A DuckDB DATE from ``fetchnumpy`` (numpy datetime64) as a Python date."""
-    if isinstance(value, date):
-        return value
-    return date.fromisoformat(str(np.datetime_as_string(np.datetime64(value, "D"))))
+def _unit_values(
+    connection: duckdb.DuckDBPyConnection,
+    measure: MeasureDefinition,
+    labelled: str,
+    wanted: Sequence[str],
+) -> dict[str, np.ndarray[Any, Any]]:
+    """Every unit's value once per breakdown, labelled with its cell (the t interval needs
+    them)."""
+    labels = ", ".join(f'{_label(name)} AS "{name}"' for name in wanted)
+    units = _run(connection, measure, f"SELECT period_start, value, {labels} FROM ({labelled})")  # noqa: S608
+    parts: dict[str, list[np.ndarray[Any, Any]]] = {
+        "unit_breakdown": [],
+        "unit_group_id": [],
+        "unit_period_start": [],
+        "unit_value": [],
+    }
+    for name in wanted:
+        groups = units[name]
+        present = np.flatnonzero(np.array([g is not None for g in groups], dtype=bool))
+        parts["unit_breakdown"].append(np.full(len(present), name, dtype=object))
+        parts["unit_group_id"].append(groups[present])
+        parts["unit_period_start"].append(units["period_start"][present])
+        parts["unit_value"].append(units["value"][present])
+    return {key: np.concatenate(values) for key, values in parts.items()}

@@ -43,17 +43,18 @@ def versus_peers(estimates: Estimates) -> tuple[Array, Array, Array]:
     above = np.zeros(len(estimates), dtype=np.int64)
     overlap = np.zeros(len(estimates), dtype=np.int64)
     below = np.zeros(len(estimates), dtype=np.int64)
-    keys = np.char.add(estimates.breakdown.astype(str), estimates.period_start.astype(str))
-    for key in np.unique(keys):
-        rows = np.flatnonzero(
-            (keys == key) & ~np.isnan(estimates.lower) & ~np.isnan(estimates.upper)
-        )
-        if len(rows) < 2:
+    rows = np.flatnonzero(~np.isnan(estimates.lower) & ~np.isnan(estimates.upper))
+    keys = np.char.add(
+        estimates.breakdown[rows].astype(str), estimates.period_start[rows].astype(str)
+    )
+    _, codes = np.unique(keys, return_inverse=True)
+    # Peers are the rows sharing a code: sort once, then compare within each run of a code.
+    order = np.argsort(codes, kind="stable")
+    for peers in np.split(rows[order], np.flatnonzero(np.diff(codes[order])) + 1):
+        if len(peers) < 2:
             continue
-        lower, upper = estimates.lower[rows], estimates.upper[rows]
-        is_above = lower[:, None] > upper[None, :]
-        is_below = upper[:, None] < lower[None, :]
-        above[rows] = is_above.sum(axis=1)
-        below[rows] = is_below.sum(axis=1)
-        overlap[rows] = len(rows) - 1 - above[rows] - below[rows]
+        lower, upper = estimates.lower[peers], estimates.upper[peers]
+        above[peers] = (lower[:, None] > upper[None, :]).sum(axis=1)
+        below[peers] = (upper[:, None] < lower[None, :]).sum(axis=1)
+        overlap[peers] = len(peers) - 1 - above[peers] - below[peers]
     return above, overlap, below

@@ -171,17 +171,18 @@ def _mean(
     result = [np.full(size, np.nan) for _ in range(4)]
     if not len(counts["unit_value"]):
         return result[0], result[1], result[2], result[3]
+    # Cells come in sorted label order (``_cells``), so each unit's cell is found by bisection
+    # and the units are grouped once, by integer cell, for both estimates.
     cell_labels = _labels(
         counts["breakdown"][first], counts["group_id"][first], counts["period_start"][first]
     )
-    order = np.argsort(cell_labels)
     unit_labels = _labels(
         counts["unit_breakdown"], counts["unit_group_id"], counts["unit_period_start"]
     )
+    cells = stats.Groups.of(np.searchsorted(cell_labels, unit_labels), len(unit_labels))
     values = counts["unit_value"].astype(np.float64)
-    interval = stats.mean_ci(values, group=unit_labels, confidence=measure.confidence)
-    spread = stats.standard_deviation(values, group=unit_labels)
-    present = order[np.searchsorted(cell_labels[order], np.unique(unit_labels))]
+    interval = stats.mean_ci(values, group=cells, confidence=measure.confidence)
+    spread = stats.standard_deviation(values, group=cells)
     for target, source in zip(result, (*interval, spread), strict=True):
-        target[present] = source
+        target[cells.keys] = source
     return result[0], result[1], result[2], result[3]

@@ -17,18 +17,24 @@ from typing import Any
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from joinedup.export.disclosure import DisclosureRule
 from joinedup.measures.compute.accountability import group_names, places
-from joinedup.measures.compute.aggregate import aggregate, install_periods
+from joinedup.measures.compute.aggregate import (
+    aggregate,
+    install_periods,
+    install_population,
+    reads_population,
+)
 from joinedup.measures.compute.compare import versus_ics, versus_peers
 from joinedup.measures.compute.estimate import Estimates, estimate
 from joinedup.measures.compute.funnel import funnels
 from joinedup.measures.compute.inequality import inequality_rows
 from joinedup.measures.compute.periods import Period, periods
 from joinedup.measures.compute.protect import protect
-from joinedup.measures.compute.series import SPC_BREAKDOWNS, spc_tables
+from joinedup.measures.compute.series import POINT_SCHEMA, SPC_BREAKDOWNS, spc_tables
 from joinedup.measures.definitions import Grain, MeasureDefinition, MeasureType, load_library
 from joinedup.views.library import register_standard_tables
 from joinedup.views.sources import Source
@@ -53,61 +59,97 @@ class RunSummary:
     last_period: date | None
 
 
-def _clean(value: float) -> float | None:
-    return None if value is None or np.isnan(value) else float(value)
+RESULT_SCHEMA = pa.schema(
+    [
+        ("measure_id", pa.string()),
+        ("grain", pa.string()),
+        ("breakdown", pa.string()),
+        ("group_id", pa.string()),
+        ("group_name", pa.string()),
+        ("period_start", pa.string()),
+        ("period_end", pa.string()),
+        ("numerator", pa.int64()),
+        ("denominator", pa.float64()),
+        ("value", pa.float64()),
+        ("lower", pa.float64()),
+        ("upper", pa.float64()),
+        ("suppressed", pa.bool_()),
+        ("vs_ics", pa.string()),
+        ("peers_above", pa.int64()),
+        ("peers_similar", pa.int64()),
+        ("peers_below", pa.int64()),
+    ]
+)
+#: The breakdowns :func:`inequality_rows` reads.
+_INEQUALITY_BREAKDOWNS = ("core20", "imd_quintile")
 
 
-def _result_rows(
+def _days(values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    return np.asarray(values).astype("datetime64[D]").astype(str)
+
+
+def _result_table(
     measure: MeasureDefinition,
     grain: Grain,
     est: Estimates,
     rule: DisclosureRule,
     names: dict[str, str],
-) -> tuple[list[dict[str, Any]], np.ndarray[Any, Any]]:
+) -> tuple[pa.Table, np.ndarray[Any, Any]]:
+    """The published rows of one measure (hidden rows keep only their labels) and which rows
+    are hidden."""
     hidden, numerator, denominator = protect(
         est, with_complement=measure.type is MeasureType.proportion, rule=rule
     )
     vs_ics = versus_ics(est, measure.polarity)
-    above, overlap, below = versus_peers(est)
-    rows = []
-    for i in range(len(est)):
-        show = not hidden[i]
-        rows.append(
-            {
-                "measure_id": measure.id,
-                "grain": grain.value,
-                "breakdown": str(est.breakdown[i]),
-                "group_id": str(est.group_id[i]),
-                "group_name": names.get(str(est.group_id[i]), str(est.group_id[i])),
-                "period_start": str(est.period_start[i])[:10],
-                "period_end": str(est.period_end[i])[:10],
-                "numerator": numerator[i],
-                "denominator": denominator[i],
-                "value": _clean(est.value[i]) if show else None,
-                "lower": _clean(est.lower[i]) if show else None,
-                "upper": _clean(est.upper[i]) if show else None,
-                "suppressed": bool(hidden[i]),
-                "vs_ics": str(vs_ics[i]) if show else "",
-                "peers_above": int(above[i]) if show else None,
-                "peers_similar": int(overlap[i]) if show else None,
-                "peers_below": int(below[i]) if show else None,
-            }
-        )
-    return rows, hidden
+    peers = versus_peers(est)
+    groups, at = np.unique(est.group_id.astype(str), return_inverse=True)
+    size = len(est)
+
+    def shown(values: np.ndarray[Any, Any]) -> pa.Array:
+        return pa.array(values, type=pa.float64(), mask=hidden | np.isnan(values))
+
+    columns = {
+        "measure_id": pa.array(np.full(size, measure.id)),
+        "grain": pa.array(np.full(size, grain.value)),
+        "breakdown": pa.array(est.breakdown.astype(str)),
+        "group_id": pa.array(groups[at]),
+        "group_name": pa.array(np.array([names.get(g, g) for g in groups], dtype=object)[at]),
+        "period_start": pa.array(_days(est.period_start)),
+        "period_end": pa.array(_days(est.period_end)),
+        "numerator": pa.array(numerator, type=pa.int64()),
+        "denominator": pa.array(denominator, type=pa.float64()),
+        "value": shown(est.value),
+        "lower": shown(est.lower),
+        "upper": shown(est.upper),
+        "suppressed": pa.array(hidden),
+        "vs_ics": pa.array(np.where(hidden, "", vs_ics.astype(str))),
+        **{
+            name: pa.array(count, type=pa.int64(), mask=hidden)
+            for name, count in zip(
+                ("peers_above", "peers_similar", "peers_below"), peers, strict=True
+            )
+        },
+    }
+    return pa.Table.from_pydict(columns, schema=RESULT_SCHEMA), hidden
 
 
 class _InstalledPeriods:
-    """Rebuilds ``periods`` and ``population`` (people x periods, the largest table) only when
-    the next measure asks for a different set of periods."""
+    """Rebuilds ``periods`` only when the next measure asks for a different set of periods, and
+    ``population`` (people x periods, the largest table) only when a measure reads it."""
 
     def __init__(self, connection: duckdb.DuckDBPyConnection) -> None:
         self.connection = connection
         self.current: list[Period] | None = None
+        self.population = False
 
-    def use(self, wanted: list[Period]) -> None:
+    def use(self, wanted: list[Period], measure: MeasureDefinition) -> None:
+        population = reads_population(measure)
         if wanted != self.current:
-            install_periods(self.connection, wanted)
-            self.current = wanted
+            install_periods(self.connection, wanted, population=population)
+            self.current, self.population = wanted, population
+        elif population and not self.population:
+            install_population(self.connection)
+            self.population = True
 
 
 def _warmed_up(first: date, measure: MeasureDefinition) -> date:
@@ -146,8 +188,8 @@ def compute_measures(
     first, last = tables.first_activity, tables.last_activity
     names = group_names(connection)
     installed = _InstalledPeriods(connection)
-    all_rows: list[dict[str, Any]] = []
-    spc_points: list[dict[str, Any]] = []
+    published: list[pa.Table] = []
+    spc_points: list[pa.Table] = []
     spc_summaries: list[dict[str, Any]] = []
     funnel_data: list[dict[str, Any]] = []
     inequality: list[dict[str, Any]] = []
@@ -160,14 +202,15 @@ def compute_measures(
         breakdowns = (*measure.breakdowns, "core20")
         if first is None or last is None:
             continue
-        installed.use(periods(measure_grain, _warmed_up(first, measure), last))
+        installed.use(periods(measure_grain, _warmed_up(first, measure), last), measure)
         est = estimate(measure, aggregate(connection, measure, breakdowns))
-        rows, hidden = _result_rows(measure, measure_grain, est, rule, names)
-        all_rows += rows
-        inequality += inequality_rows(measure, rows)
+        results, hidden = _result_table(measure, measure_grain, est, rule, names)
+        published.append(results)
+        unequal = pc.is_in(results["breakdown"], pa.array(_INEQUALITY_BREAKDOWNS))
+        inequality += inequality_rows(measure, results.filter(unequal).to_pylist())
         funnel_data += funnels(measure, est, hidden)
         if measure_grain is not Grain.month:
-            installed.use(periods(Grain.month, _warmed_up(first, measure), last))
+            installed.use(periods(Grain.month, _warmed_up(first, measure), last), measure)
             monthly = estimate(
                 measure,
                 aggregate(
@@ -180,13 +223,14 @@ def compute_measures(
         else:
             monthly, monthly_hidden = est, hidden
         points, summaries = spc_tables(measure, monthly, monthly_hidden)
-        spc_points += points
+        spc_points.append(points)
         spc_summaries += summaries
     step("writing")
     out.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pylist(all_rows), out / "results.parquet")
-    pq.write_table(pa.Table.from_pylist(spc_points), out / "spc.parquet")
-    period_starts = sorted({row["period_start"] for row in all_rows})
+    results = pa.concat_tables([RESULT_SCHEMA.empty_table(), *published])
+    pq.write_table(results, out / "results.parquet")
+    pq.write_table(pa.concat_tables([POINT_SCHEMA.empty_table(), *spc_points]), out / "spc.parquet")
+    period_starts = sorted(pc.unique(results["period_start"]).to_pylist())
     meta = {
         "source": str(source),
         "as_of": tables.as_of.isoformat(),
@@ -204,7 +248,7 @@ def compute_measures(
     return RunSummary(
         out=out,
         measures=len(measures),
-        result_rows=len(all_rows),
+        result_rows=results.num_rows,
         first_period=date.fromisoformat(period_starts[0]) if period_starts else None,
         last_period=date.fromisoformat(period_starts[-1]) if period_starts else None,
     )
