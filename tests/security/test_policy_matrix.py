@@ -25,7 +25,7 @@ from joinedup.access.middleware import acting_as
 from joinedup.access.policy import OrgDirectory
 from joinedup.fhir.outcome import FHIRError
 from joinedup.store import NotFound, parse_search
-from joinedup.store.base import Store
+from joinedup.store.base import Store, WideRestriction
 
 ALL = {resource["id"]: resource["resourceType"] for resource, _ in entries()}
 TYPES = sorted(set(ALL.values()))
@@ -105,6 +105,31 @@ def test_search_matches_totals_and_counts(store: Store, persona: str) -> None:
         assert page.total == len(expected), f"{persona} total {rtype}"
         counted = store.search(parse_search(rtype, [("_summary", "count")]), restriction=rule)
         assert counted.total == len(expected) and not counted.matches
+
+
+class OneShape:
+    """One of the policy's two forms of the restriction, offered as its only form."""
+
+    def __init__(self, rule: WideRestriction, *, wide: bool) -> None:
+        self.form = rule.wide_sql if wide else rule.sql
+
+    def sql(self, dialect: str, alias: str) -> tuple[str, list[Any]]:
+        return self.form(dialect, alias)
+
+
+@pytest.mark.parametrize("persona", sorted(PERSONAS))
+def test_set_shape_allows_exactly_the_row_by_row_rows(store: Store, persona: str) -> None:
+    """The set-shaped form (for searches across a whole type) and the row-by-row form (for
+    everything else) must allow exactly the table's rows, type by type."""
+    rule = restriction(store, persona)
+    assert isinstance(rule, WideRestriction)
+    for rtype in TYPES:
+        expected = {i for i in VISIBLE[persona] if ALL[i] == rtype}
+        query = parse_search(rtype, [("_count", "100"), ("_total", "accurate")])
+        for wide in (True, False):
+            page = store.search(query, restriction=OneShape(rule, wide=wide))
+            assert ids(page.matches) == expected, f"{persona} {rtype} wide={wide}"
+            assert page.total == len(expected), f"{persona} total {rtype} wide={wide}"
 
 
 @pytest.mark.parametrize("persona", sorted(PERSONAS))

@@ -239,16 +239,23 @@ class PolicyRestriction:
     cutoff: str
     """Episodes, encounters and referrals that ended before this no longer bind."""
     restricted_labels: tuple[str, ...]
-    _cache: dict[tuple[str, str], tuple[str, list[Any]]] = field(
+    _cache: dict[tuple[str, bool], tuple[str, list[Any]]] = field(
         default_factory=dict, compare=False, repr=False
     )
 
     def sql(self, dialect: str, alias: str) -> tuple[str, list[Any]]:
-        cached = self._cache.get((dialect, alias))
+        return self._built(alias, wide=False)
+
+    def wide_sql(self, dialect: str, alias: str) -> tuple[str, list[Any]]:
+        """The same rows, shaped for a search over a whole type (see :meth:`_Sql.person_set`)."""
+        return self._built(alias, wide=True)
+
+    def _built(self, alias: str, *, wide: bool) -> tuple[str, list[Any]]:
+        cached = self._cache.get((alias, wide))
         if cached is None:
-            builder = _Sql(alias)
+            builder = _Sql(alias, wide=wide)
             cached = (builder.visible(self), builder.params)
-            self._cache[(dialect, alias)] = cached
+            self._cache[(alias, wide)] = cached
         return cached[0], list(cached[1])
 
 
@@ -280,8 +287,9 @@ class _Sql:
     Only table and alias names from this module are spliced into the text; every value is a
     bound parameter (hence the S608 waivers below)."""
 
-    def __init__(self, alias: str) -> None:
+    def __init__(self, alias: str, *, wide: bool) -> None:
         self.r = alias
+        self.wide = wide
         # Inner aliases derive from the outer one so they can never shadow it.
         self.pc = f"{alias}_pc"
         self.params: list[Any] = []
@@ -327,9 +335,12 @@ class _Sql:
             return types
         if role is Role.CITIZEN:
             body = self.person_or_directory(lambda: self.is_self(principal))
+        elif role in DIRECT_CARE and self.wide:
+            body = self.person_set(rule)
         elif role in DIRECT_CARE:
-            own = self.among(f"{self.r}.source_org", rule.keys.source)
-            body = f"({own} OR {self.person_or_directory(lambda: self.direct_care(rule))})"
+            body = (
+                f"({self.own(rule)} OR {self.person_or_directory(lambda: self.direct_care(rule))})"
+            )
         else:
             body = self.directory()
         return f"({types} AND {body})"
@@ -361,10 +372,42 @@ class _Sql:
                 parts.append(f"({of_type} AND {mine})")
         return "(" + " OR ".join(parts) + ")" if parts else "1 = 0"
 
-    def direct_care(self, rule: PolicyRestriction) -> str:
-        """Over ``{alias}_pc.patient_id``: a relationship or break-glass, and the choices."""
-        principal = rule.principal
-        keys = rule.keys
+    def own(self, rule: PolicyRestriction) -> str:
+        return self.among(f"{self.r}.source_org", rule.keys.source)
+
+    def person_set(self, rule: PolicyRestriction) -> str:
+        """The direct-care rows as a set probe and an exact check, for whole-type searches.
+
+        The row-by-row shape searches the compartment twice for every row the organisation did
+        not write; over a whole type that is most rows. Here the first conjunct is a cheap
+        superset — the organisation's own row, a directory type, or a row in the compartment
+        of someone seen, that last an uncorrelated set built once per query and probed — so
+        most rows fail without a lookup. The second makes it exact for the rows left that the
+        organisation did not write: everyone whose compartment holds the row must be seen, and
+        their choices must allow it (a directory row outside every compartment passes).
+        The set holds every compartment row of everyone seen, so a search already narrowed to
+        a person or to ids keeps the row-by-row shape."""
+        r, cp, pc = self.r, f"{self.r}_cp", self.pc
+        # f-strings evaluate left to right, so each parameter is bound where it appears.
+        candidate = (
+            f"({self.own(rule)} OR {r}.pk IN ("  # noqa: S608
+            f"SELECT {cp}0.resource_pk FROM patient_compartment {cp}0"
+            f" WHERE {self.related(rule, f'{cp}0.patient_id')}"
+            f" UNION ALL SELECT {cp}1.resource_pk FROM patient_compartment {cp}1"
+            f" WHERE {self.granted(rule, f'{cp}1.patient_id')})"
+            f" OR {self.among(f'{r}.resource_type', DIRECTORY_TYPES)})"
+        )
+        exact = (
+            f"({self.own(rule)} OR NOT EXISTS (SELECT 1 FROM patient_compartment {pc}"  # noqa: S608
+            f" WHERE {pc}.resource_pk = {r}.pk AND NOT {self.direct_care(rule)}))"
+        )
+        return f"({candidate} AND {exact})"
+
+    def related(self, rule: PolicyRestriction, column: str) -> str:
+        """``column`` (a patient id) is someone the principal has a legitimate relationship
+        with. The set does not depend on the row, so both databases build it once per query
+        and probe it, instead of searching the table again for every candidate row."""
+        principal, keys = rule.principal, rule.keys
         staff = tuple(
             ref
             for ref in (
@@ -373,13 +416,9 @@ class _Sql:
             )
             if ref
         )
-        r, pc = self.r, self.pc
-        rel, bg, ch, sec = f"{r}_rel", f"{r}_bg", f"{r}_ch", f"{r}_sec"
-        # The relationship, break-glass and choice sets do not depend on the row, so they are
-        # uncorrelated IN subqueries: both databases build each set once per query and probe
-        # it per row, instead of searching the tables again for every candidate row.
-        relationship = (
-            f"{pc}.patient_id IN (SELECT {rel}.patient_id FROM access_relationship {rel}"  # noqa: S608
+        rel = f"{column.split('.')[0]}_rel"
+        return (
+            f"{column} IN (SELECT {rel}.patient_id FROM access_relationship {rel}"  # noqa: S608
             f" WHERE ({rel}.kind = {self.value(REGISTERED)}"
             f" AND ({self.among(f'{rel}.org', keys.registered)}"
             f" OR {self.among(f'{rel}.practitioner', staff)}))"
@@ -388,10 +427,25 @@ class _Sql:
             f" OR {self.among(f'{rel}.practitioner', staff)})"
             f" AND ({rel}.ended IS NULL OR {rel}.ended >= {self.value(rule.cutoff)})))"
         )
-        break_glass = (
-            f"{pc}.patient_id IN (SELECT {bg}.patient_id FROM access_breakglass {bg}"  # noqa: S608
-            f" WHERE {bg}.subject = {self.value(principal.subject)}"
+
+    def granted(self, rule: PolicyRestriction, column: str) -> str:
+        """``column`` (a patient id) is someone the principal holds a live break-glass grant
+        for (a set, as in :meth:`related`)."""
+        bg = f"{column.split('.')[0]}_bg"
+        return (
+            f"{column} IN (SELECT {bg}.patient_id FROM access_breakglass {bg}"  # noqa: S608
+            f" WHERE {bg}.subject = {self.value(rule.principal.subject)}"
             f" AND {bg}.expires > {self.value(rule.now)})"
+        )
+
+    def direct_care(self, rule: PolicyRestriction) -> str:
+        """Over ``{alias}_pc.patient_id``: a relationship or break-glass, and the choices."""
+        keys = rule.keys
+        r, pc = self.r, self.pc
+        ch, sec = f"{r}_ch", f"{r}_sec"
+        seen = (
+            f"({self.related(rule, f'{pc}.patient_id')}"
+            f" OR {self.granted(rule, f'{pc}.patient_id')})"
         )
         label = f"{sec}.system || '|' || {sec}.code"
         # Labels are looked up from the row first: most rows have none, so this is one probe.
@@ -407,7 +461,7 @@ class _Sql:
             f" WHERE {ch}.patient_id = {pc}.patient_id"
             f" AND {ch}.kind = {self.value(RESTRICTED_LABEL)} AND {ch}.value = {label})))))"
         )
-        return f"(({relationship} OR {break_glass}) AND {choices})"
+        return f"({seen} AND {choices})"
 
 
 # --- the write rules -------------------------------------------------------------------------

@@ -12,7 +12,10 @@ Every read-path method takes ``restriction=``: an object with
 the ``resource`` table aliased ``alias`` (parameters in ``?`` style on both dialects). The store
 ANDs it into every query of that call — matches, totals, paging, ``_include``/``_revinclude``,
 chained and ``_has`` targets, history and ``$everything`` — so a denied resource is
-indistinguishable from a missing one (:class:`NotFound`). ``None`` means unrestricted.
+indistinguishable from a missing one (:class:`NotFound`). ``None`` means unrestricted. A
+restriction may also offer ``wide_sql`` (:class:`WideRestriction`): the same rows shaped for a
+search across a whole type, which the store uses for the matches of a search that is not for a
+Patient and has no reference or ``_id`` criterion.
 
 Schema a restriction predicate (or an extension) may rely on; the same names on both dialects:
 
@@ -52,7 +55,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import orjson
 
@@ -73,6 +76,16 @@ class Restriction(Protocol):
     def sql(self, dialect: str, alias: str) -> tuple[str, list[Any]]:
         """A boolean predicate over the ``resource`` row aliased ``alias`` and its parameters
         (``?`` placeholders, in order). ``dialect`` is ``"sqlite"`` or ``"postgresql"``."""
+        ...
+
+
+@runtime_checkable
+class WideRestriction(Restriction, Protocol):
+    """A restriction that can also shape itself for a search over a whole type."""
+
+    def wide_sql(self, dialect: str, alias: str) -> tuple[str, list[Any]]:
+        """The same rows as :meth:`sql`, shaped for a search not narrowed to a person or to
+        ids (the store uses it for the rows such a search matches, :meth:`sql` everywhere else)."""
         ...
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from joinedup.fhir.outcome import FHIRError
 from joinedup.fhir.search_parameters import SearchParameter, search_parameter
-from joinedup.store.base import Restriction
+from joinedup.store.base import Restriction, WideRestriction
 from joinedup.store.indexing import TABLE_OF_TYPE
 from joinedup.store.ranges import date_range, micros_to_instant, now_instant
 from joinedup.store.search.query import (
@@ -220,10 +220,15 @@ class SearchCompiler:
     def alias(self, prefix: str) -> str:
         return f"{prefix}{next(self._aliases)}"
 
-    def restrict(self, alias: str) -> Fragment:
+    def restrict(self, alias: str, *, wide: bool = False) -> Fragment:
+        """The restriction over ``alias``; ``wide`` for the searched rows of a search that no
+        criterion narrows to a person or to ids, when the restriction has a shape for that."""
         if self.restriction is None:
             return "1=1", []
-        text, params = self.restriction.sql(self.dialect, alias)
+        if wide and isinstance(self.restriction, WideRestriction):
+            text, params = self.restriction.wide_sql(self.dialect, alias)
+        else:
+            text, params = self.restriction.sql(self.dialect, alias)
         return text, list(params)
 
     def criteria(self, resource_type: str, criteria: tuple[Criterion, ...], r: str) -> Fragment:

@@ -21,7 +21,7 @@ from joinedup.store.base import Restriction, SearchPage, StoredResource
 from joinedup.store.database import Database
 from joinedup.store.rows import resource_columns, stored
 from joinedup.store.search.compile import Fragment, SearchCompiler
-from joinedup.store.search.query import Include, SearchQuery
+from joinedup.store.search.query import Include, ParamCriterion, SearchQuery
 
 _CHUNK = 500
 _MAX_ITERATIONS = 8
@@ -67,11 +67,23 @@ def _keyset(columns: list[tuple[str, bool]], key: list[Any]) -> Fragment:
     )
 
 
+def _narrowed(query: SearchQuery) -> bool:
+    """Whether the matches are likely a few people or resources — a search for a person, or
+    by a reference or ``_id`` value — so a restriction checks them one by one rather than
+    building the sets a search across a whole type of records is better served by."""
+    return query.resource_type == "Patient" or any(
+        isinstance(c, ParamCriterion)
+        and c.values
+        and (c.param.type == "reference" or c.param.code == "_id")
+        for c in query.criteria
+    )
+
+
 def run_search(db: Database, query: SearchQuery, restriction: Restriction | None) -> SearchPage:
     """One page of ``query`` with its total and included resources."""
     compiler = SearchCompiler(db.dialect, restriction)
     criteria = compiler.criteria(query.resource_type, query.criteria, "r")
-    allowed = compiler.restrict("r")
+    allowed = compiler.restrict("r", wide=not _narrowed(query))
     where = (
         f"r.resource_type = ? AND r.deleted = 0 AND ({criteria[0]}) AND ({allowed[0]})",
         [query.resource_type, *criteria[1], *allowed[1]],
