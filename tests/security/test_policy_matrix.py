@@ -13,6 +13,7 @@ import pytest
 from access_world import (
     GP_A,
     HOSP,
+    NOW,
     PERSONAS,
     VISIBLE,
     entries,
@@ -21,6 +22,7 @@ from access_world import (
     world_store,
 )
 
+from joinedup.access import breakglass
 from joinedup.access.middleware import acting_as
 from joinedup.access.policy import OrgDirectory
 from joinedup.fhir.outcome import FHIRError
@@ -130,6 +132,33 @@ def test_set_shape_allows_exactly_the_row_by_row_rows(store: Store, persona: str
             page = store.search(query, restriction=OneShape(rule, wide=wide))
             assert ids(page.matches) == expected, f"{persona} {rtype} wide={wide}"
             assert page.total == len(expected), f"{persona} total {rtype} wide={wide}"
+
+
+@pytest.mark.parametrize("persona", ["hospital", "community_physio"])
+def test_set_shape_follows_break_glass(store: Store, persona: str) -> None:
+    """A live break-glass grant widens both forms of the restriction alike, whichever person
+    it names (the set-shaped form reads the granted people as its own set)."""
+    principal = PERSONAS[persona]
+    rule = restriction(store, persona)
+    assert isinstance(rule, WideRestriction)
+    widened = False
+    for patient in PATIENTS:
+        grant = breakglass.grant(
+            store, principal, patient, "unconscious in ED, needs history", minutes=30, now=NOW
+        )
+        try:
+            for rtype in TYPES:
+                query = parse_search(rtype, [("_count", "100"), ("_total", "accurate")])
+                wide, by_row = (
+                    ids(store.search(query, restriction=OneShape(rule, wide=w)).matches)
+                    for w in (True, False)
+                )
+                assert wide == by_row, f"{persona} break-glass {patient} {rtype}"
+                widened |= bool(by_row - VISIBLE[persona])
+        finally:
+            with store.transaction() as tx:
+                tx.execute("DELETE FROM access_breakglass WHERE grant_id = ?", [grant.grant_id])
+    assert widened, f"no grant showed {persona} anything more"
 
 
 @pytest.mark.parametrize("persona", sorted(PERSONAS))

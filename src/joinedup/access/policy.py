@@ -239,23 +239,23 @@ class PolicyRestriction:
     cutoff: str
     """Episodes, encounters and referrals that ended before this no longer bind."""
     restricted_labels: tuple[str, ...]
-    _cache: dict[tuple[str, bool], tuple[str, list[Any]]] = field(
+    _cache: dict[tuple[str, str, bool], tuple[str, list[Any]]] = field(
         default_factory=dict, compare=False, repr=False
     )
 
     def sql(self, dialect: str, alias: str) -> tuple[str, list[Any]]:
-        return self._built(alias, wide=False)
+        return self._built(dialect, alias, wide=False)
 
     def wide_sql(self, dialect: str, alias: str) -> tuple[str, list[Any]]:
         """The same rows, shaped for a search over a whole type (see :meth:`_Sql.person_set`)."""
-        return self._built(alias, wide=True)
+        return self._built(dialect, alias, wide=True)
 
-    def _built(self, alias: str, *, wide: bool) -> tuple[str, list[Any]]:
-        cached = self._cache.get((alias, wide))
+    def _built(self, dialect: str, alias: str, *, wide: bool) -> tuple[str, list[Any]]:
+        cached = self._cache.get((dialect, alias, wide))
         if cached is None:
-            builder = _Sql(alias, wide=wide)
+            builder = _Sql(dialect, alias, wide=wide)
             cached = (builder.visible(self), builder.params)
-            self._cache[(alias, wide)] = cached
+            self._cache[(dialect, alias, wide)] = cached
         return cached[0], list(cached[1])
 
 
@@ -287,7 +287,8 @@ class _Sql:
     Only table and alias names from this module are spliced into the text; every value is a
     bound parameter (hence the S608 waivers below)."""
 
-    def __init__(self, alias: str, *, wide: bool) -> None:
+    def __init__(self, dialect: str, alias: str, *, wide: bool) -> None:
+        self.dialect = dialect
         self.r = alias
         self.wide = wide
         # Inner aliases derive from the outer one so they can never shadow it.
@@ -392,9 +393,9 @@ class _Sql:
         candidate = (
             f"({self.own(rule)} OR {r}.pk IN ("  # noqa: S608
             f"SELECT {cp}0.resource_pk FROM patient_compartment {cp}0"
-            f" WHERE {self.related(rule, f'{cp}0.patient_id')}"
+            f" WHERE {self.one_of(f'{cp}0.patient_id', self.related_people(rule, f'{cp}0_rel'))}"
             f" UNION ALL SELECT {cp}1.resource_pk FROM patient_compartment {cp}1"
-            f" WHERE {self.granted(rule, f'{cp}1.patient_id')})"
+            f" WHERE {self.one_of(f'{cp}1.patient_id', self.granted_people(rule, f'{cp}1_bg'))})"
             f" OR {self.among(f'{r}.resource_type', DIRECTORY_TYPES)})"
         )
         exact = (
@@ -407,6 +408,26 @@ class _Sql:
         """``column`` (a patient id) is someone the principal has a legitimate relationship
         with. The set does not depend on the row, so both databases build it once per query
         and probe it, instead of searching the table again for every candidate row."""
+        people = self.related_people(rule, f"{column.split('.')[0]}_rel")
+        return f"{column} IN ({people})"
+
+    def granted(self, rule: PolicyRestriction, column: str) -> str:
+        """``column`` (a patient id) is someone the principal holds a live break-glass grant
+        for (a set, as in :meth:`related`)."""
+        people = self.granted_people(rule, f"{column.split('.')[0]}_bg")
+        return f"{column} IN ({people})"
+
+    def one_of(self, column: str, people: str) -> str:
+        """``column`` is one of ``people`` (a subquery), looked up through ``column``'s index.
+        PostgreSQL plans ``IN`` as a hash of the people and a scan of the whole table; as an
+        array it probes the index once per person, so the cost follows the principal's
+        panel rather than the size of the record."""
+        if self.dialect == "postgresql":
+            return f"{column} = ANY (ARRAY({people}))"
+        return f"{column} IN ({people})"
+
+    def related_people(self, rule: PolicyRestriction, rel: str) -> str:
+        """The ids of the people the principal has a legitimate relationship with."""
         principal, keys = rule.principal, rule.keys
         staff = tuple(
             ref
@@ -416,26 +437,23 @@ class _Sql:
             )
             if ref
         )
-        rel = f"{column.split('.')[0]}_rel"
         return (
-            f"{column} IN (SELECT {rel}.patient_id FROM access_relationship {rel}"  # noqa: S608
+            f"SELECT {rel}.patient_id FROM access_relationship {rel}"  # noqa: S608
             f" WHERE ({rel}.kind = {self.value(REGISTERED)}"
             f" AND ({self.among(f'{rel}.org', keys.registered)}"
             f" OR {self.among(f'{rel}.practitioner', staff)}))"
             f" OR ({rel}.kind <> {self.value(REGISTERED)}"
             f" AND ({self.among(f'{rel}.org', keys.own)}"
             f" OR {self.among(f'{rel}.practitioner', staff)})"
-            f" AND ({rel}.ended IS NULL OR {rel}.ended >= {self.value(rule.cutoff)})))"
+            f" AND ({rel}.ended IS NULL OR {rel}.ended >= {self.value(rule.cutoff)}))"
         )
 
-    def granted(self, rule: PolicyRestriction, column: str) -> str:
-        """``column`` (a patient id) is someone the principal holds a live break-glass grant
-        for (a set, as in :meth:`related`)."""
-        bg = f"{column.split('.')[0]}_bg"
+    def granted_people(self, rule: PolicyRestriction, bg: str) -> str:
+        """The ids of the people the principal holds a live break-glass grant for."""
         return (
-            f"{column} IN (SELECT {bg}.patient_id FROM access_breakglass {bg}"  # noqa: S608
+            f"SELECT {bg}.patient_id FROM access_breakglass {bg}"  # noqa: S608
             f" WHERE {bg}.subject = {self.value(rule.principal.subject)}"
-            f" AND {bg}.expires > {self.value(rule.now)})"
+            f" AND {bg}.expires > {self.value(rule.now)}"
         )
 
     def direct_care(self, rule: PolicyRestriction) -> str:
