@@ -11,7 +11,6 @@ covered can be reported. The access policy decides who may call it.
 
 from __future__ import annotations
 
-import calendar
 import re
 from datetime import date
 from pathlib import Path
@@ -32,6 +31,7 @@ from joinedup.server.openapi import ResourceId, responses
 from joinedup.server.requests import base_url, no_nul, query_params
 from joinedup.server.responses import FHIRJSONResponse
 from joinedup.server.routes.catalogue import catalogue_bundle
+from joinedup.store.ranges import date_range, micros_to_instant
 
 router = APIRouter(tags=["Outcomes"])
 
@@ -100,19 +100,13 @@ async def search_measures(request: Request) -> Response:
 
 def _day(value: str, name: str, *, end: bool) -> date:
     """A FHIR date (``2024``, ``2024-04``, ``2024-04-30``) as its first or last day."""
-    match = _FHIR_DATE.match(value)
     try:
-        if match is None:
-            raise ValueError
-        year, month, day = (int(part) if part else None for part in match.groups())
-        assert year is not None
-        if month is None:
-            return date(year, 12, 31) if end else date(year, 1, 1)
-        if day is None:
-            return date(year, month, calendar.monthrange(year, month)[1] if end else 1)
-        return date(year, month, day)
+        if not _FHIR_DATE.match(value):  # a date, not a dateTime
+            raise ValueError(value)
+        low, high = date_range(value)
     except ValueError:
         raise FHIRError(f"{name} is a date: YYYY, YYYY-MM or YYYY-MM-DD", expression=name) from None
+    return date.fromisoformat(micros_to_instant(high if end else low)[:10])
 
 
 def _period(given: dict[str, str]) -> tuple[str, str]:
