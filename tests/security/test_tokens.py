@@ -15,6 +15,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from joinedup.access import tokens
 from joinedup.access.principal import Principal, Role
 from joinedup.access.scopes import ScopeSet
 from joinedup.access.settings import AccessSettings
@@ -149,3 +150,41 @@ def test_a_jwks_file_replaces_the_dev_key(key: DevKey, tmp_path: Path) -> None:
 
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def test_a_remembered_token_still_expires(
+    key: DevKey, verifier: TokenVerifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = mint(GP, key, audience="joinedup", minutes=1, now=time.time() - 55)
+    assert verifier.verify(token) == GP
+    later = time.time() + 5 + tokens.LEEWAY_SECONDS + 1  # still within the remembering time
+    assert later < time.time() + tokens.VERIFIED_TTL_SECONDS
+    monkeypatch.setattr(tokens.time, "time", lambda: later)
+    with pytest.raises(TokenError, match="expired"):
+        verifier.verify(token)
+
+
+def test_a_remembered_token_is_checked_again_after_a_while(
+    key: DevKey, verifier: TokenVerifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = mint(GP, key, audience="joinedup", minutes=60)
+    assert verifier.verify(token) == GP
+    verifier._keys.clear()  # the signing key withdrawn, as from a rotated JWKS
+    assert verifier.verify(token) == GP  # still remembered
+    later = time.time() + tokens.VERIFIED_TTL_SECONDS + 1
+    monkeypatch.setattr(tokens.time, "time", lambda: later)
+    with pytest.raises(TokenError, match="not signed by a key this service trusts"):
+        verifier.verify(token)
+
+
+def test_a_tampered_copy_of_a_remembered_token_is_refused(
+    key: DevKey, verifier: TokenVerifier
+) -> None:
+    token = mint(GP, key, audience="joinedup")
+    assert verifier.verify(token) == GP
+    header, payload, signature = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["role"] = "admin"
+    forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    with pytest.raises(TokenError):
+        verifier.verify(f"{header}.{forged}.{signature}")

@@ -31,6 +31,12 @@ DEV_KEY_FILE = "dev-signing-key.pem"
 #: Asymmetric algorithms only: accepting HS* or "none" would let a public key forge tokens.
 ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384"]
 LEEWAY_SECONDS = 30
+#: Verified tokens are remembered (keyed by the whole token, signature included, so nothing
+#: unverified can match) for at most this long: checking an RS256 signature and the claims
+#: cost ≈ a quarter of the access layer's time per request, and a client sends one token many
+#: times. Short, so a key withdrawn from the JWKS stops being honoured within a minute.
+VERIFIED_TTL_SECONDS = 60
+VERIFIED_MAX = 4096
 
 
 class TokenError(Exception):
@@ -120,6 +126,7 @@ class TokenVerifier:
         self.issuer = settings.issuer
         self._client: jwt.PyJWKClient | None = None
         self._keys: dict[str | None, Any] = {}
+        self._verified: dict[str, tuple[Principal, float, float]] = {}
         if settings.jwks is None:
             dev = dev_key(key_dir)
             self._keys = {dev.kid: jwt.PyJWK(dev.public_jwk()).key}
@@ -130,6 +137,22 @@ class TokenVerifier:
             self._keys = {k.key_id: k.key for k in jwks.keys}
 
     def verify(self, token: str) -> Principal:
+        now = time.time()
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            principal, expires, until = remembered
+            if now < until:
+                if now > expires + LEEWAY_SECONDS:
+                    raise TokenError("the token has expired; sign in again")
+                return principal
+            del self._verified[token]
+        principal, expires = self._check(token)
+        if len(self._verified) >= VERIFIED_MAX:
+            self._verified.clear()
+        self._verified[token] = (principal, expires, now + VERIFIED_TTL_SECONDS)
+        return principal
+
+    def _check(self, token: str) -> tuple[Principal, float]:
         try:
             key = self._key_for(token)
             claims = jwt.decode(
@@ -141,7 +164,7 @@ class TokenVerifier:
                 leeway=LEEWAY_SECONDS,
                 options={"require": ["exp", "aud", "sub"]},
             )
-            return Principal.from_claims(claims)
+            return Principal.from_claims(claims), float(claims["exp"])
         except jwt.ExpiredSignatureError:
             raise TokenError("the token has expired; sign in again") from None
         except jwt.InvalidAudienceError:
