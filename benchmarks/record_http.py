@@ -36,6 +36,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 
@@ -126,71 +127,115 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
+class Connection:
+    """One keep-alive HTTP/1.1 connection, as lean as a load generator can be in Python:
+    the requests are written as bytes and only the status line and length are parsed, so
+    the generator's own CPU is not what limits the rate (httpx cost ≈ 1 ms a request)."""
+
+    def __init__(self, base: str, token: str) -> None:
+        parts = urlsplit(base)
+        self.host, self.port, self.prefix = parts.hostname or "", parts.port or 80, parts.path
+        self.head = f"Host: {self.host}\r\nAuthorization: Bearer {token}\r\n"
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(
+        self, method: str, path: str, params: dict[str, str] | None = None, body: bytes = b""
+    ) -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        target = self.prefix + path + ("?" + urlencode(params) if params else "")
+        extra = (
+            f"Content-Type: application/fhir+json\r\nContent-Length: {len(body)}\r\n"
+            if body
+            else ""
+        )
+        self.writer.write(f"{method} {target} HTTP/1.1\r\n{self.head}{extra}\r\n".encode() + body)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ", 2)[1])
+        headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+        if "content-length" in headers:
+            return status, await self.reader.readexactly(int(headers["content-length"]))
+        chunks = []
+        while size := int((await self.reader.readuntil(b"\r\n")).strip(), 16):
+            chunks.append(await self.reader.readexactly(size))
+            await self.reader.readexactly(2)
+        await self.reader.readuntil(b"\r\n")
+        return status, b"".join(chunks)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
 async def _generate(
     base: str, token: str, patients: list[str], seconds: float, clients: int, mode: str
 ) -> dict[str, Any]:
     latencies: dict[str, list[float]] = {"read": [], "search": [], "create": [], "metadata": []}
     errors = 0
     known: list[str] = []
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"}
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=30) as http:
-        # Warm up and collect readable ids.
-        warm_up = min(50, len(patients)) if mode != "metadata" else 0
-        for patient in random.sample(patients, warm_up):
-            page = await http.get(
-                "/Observation", params={"subject": f"Patient/{patient}", "_count": "20"}
-            )
-            known += [f"Observation/{e['resource']['id']}" for e in page.json().get("entry", [])]
-            known.append(f"Patient/{patient}")
-        deadline = time.perf_counter() + seconds
+    connections = [Connection(base, token) for _ in range(clients)]
+    # Warm up and collect readable ids.
+    warm_up = min(50, len(patients)) if mode != "metadata" else 0
+    for patient in random.sample(patients, warm_up):
+        _, body = await connections[0].request(
+            "GET", "/Observation", {"subject": f"Patient/{patient}", "_count": "20"}
+        )
+        known += [f"Observation/{e['resource']['id']}" for e in json.loads(body).get("entry", [])]
+        known.append(f"Patient/{patient}")
+    deadline = time.perf_counter() + seconds
 
-        async def client() -> None:
-            nonlocal errors
-            rng = random.Random()
-            while time.perf_counter() < deadline:
-                if mode == "metadata":
-                    kind, call = "metadata", http.get("/metadata")
+    async def client(http: Connection) -> None:
+        nonlocal errors
+        rng = random.Random()
+        while time.perf_counter() < deadline:
+            if mode == "metadata":
+                kind, call = "metadata", http.request("GET", "/metadata")
+            else:
+                roll = rng.random()
+                patient = rng.choice(patients)
+                if roll < 0.6:
+                    kind, call = "read", http.request("GET", f"/{rng.choice(known)}")
+                elif roll < 0.75:
+                    kind, call = (
+                        "search",
+                        http.request(
+                            "GET",
+                            "/Observation",
+                            {"subject": f"Patient/{patient}", "code": "http://loinc.org|8302-2"},
+                        ),
+                    )
+                elif roll < 0.9:
+                    kind, call = (
+                        "search",
+                        http.request("GET", "/Patient", {"family": rng.choice("ABCDEFGHKLMRSTW")}),
+                    )
                 else:
-                    roll = rng.random()
-                    patient = rng.choice(patients)
-                    if roll < 0.6:
-                        kind, call = "read", http.get(f"/{rng.choice(known)}")
-                    elif roll < 0.75:
-                        kind, call = (
-                            "search",
-                            http.get(
-                                "/Observation",
-                                params={
-                                    "subject": f"Patient/{patient}",
-                                    "code": "http://loinc.org|8302-2",
-                                },
-                            ),
-                        )
-                    elif roll < 0.9:
-                        kind, call = (
-                            "search",
-                            http.get("/Patient", params={"family": rng.choice("ABCDEFGHKLMRSTW")}),
-                        )
-                    else:
-                        observation = {
-                            "resourceType": "Observation",
-                            "status": "final",
-                            "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
-                            "subject": {"reference": f"Patient/{patient}"},
-                            "valueQuantity": {"value": rng.randint(50, 100), "unit": "/min"},
-                        }
-                        kind, call = "create", http.post("/Observation", json=observation)
-                started = time.perf_counter()
-                response = await call
-                elapsed = time.perf_counter() - started
-                if response.status_code >= 400:
-                    errors += 1
-                latencies[kind].append(elapsed)
+                    observation = {
+                        "resourceType": "Observation",
+                        "status": "final",
+                        "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
+                        "subject": {"reference": f"Patient/{patient}"},
+                        "valueQuantity": {"value": rng.randint(50, 100), "unit": "/min"},
+                    }
+                    kind, call = (
+                        "create",
+                        http.request("POST", "/Observation", body=json.dumps(observation).encode()),
+                    )
+            started = time.perf_counter()
+            status, _ = await call
+            elapsed = time.perf_counter() - started
+            if status >= 400:
+                errors += 1
+            latencies[kind].append(elapsed)
 
-        began = time.perf_counter()
-        await asyncio.gather(*(client() for _ in range(clients)))
-        wall = time.perf_counter() - began
+    began = time.perf_counter()
+    await asyncio.gather(*(client(http) for http in connections))
+    wall = time.perf_counter() - began
+    for http in connections:
+        http.close()
     every = [v for values in latencies.values() for v in values]
     return {
         "requests": len(every),
@@ -204,15 +249,15 @@ async def _generate(
 
 
 async def _everything(base: str, token: str, patient: str, repeats: int) -> dict[str, Any]:
-    headers = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as http:
-        times = []
-        size = 0
-        for _ in range(repeats):
-            started = time.perf_counter()
-            page = await http.get(f"/Patient/{patient}/$everything", params={"_count": "1000"})
-            times.append(time.perf_counter() - started)
-            size = len(page.json().get("entry", []))
+    http = Connection(base, token)
+    times = []
+    size = 0
+    for _ in range(repeats):
+        started = time.perf_counter()
+        _, body = await http.request("GET", f"/Patient/{patient}/$everything", {"_count": "1000"})
+        times.append(time.perf_counter() - started)
+        size = len(json.loads(body).get("entry", []))
+    http.close()
     return {
         "p50_ms": 1000 * _percentile(times, 0.5),
         "p95_ms": 1000 * _percentile(times, 0.95),
