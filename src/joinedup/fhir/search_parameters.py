@@ -14,8 +14,11 @@ from importlib import resources
 from typing import Literal
 
 ParamType = Literal[
-    "token", "string", "date", "reference", "quantity", "number", "uri", "composite"
+    "token", "string", "date", "reference", "quantity", "number", "uri", "composite", "special"
 ]
+#: ``_text`` (the narrative) and ``_content`` (the whole resource): string parameters matched
+#: as words and phrases over text the store gathers at write time, not by string rules.
+FULL_TEXT = frozenset({"_text", "_content"})
 
 
 @dataclass(frozen=True, slots=True)

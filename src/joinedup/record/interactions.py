@@ -28,7 +28,7 @@ from joinedup.store.base import (
     VersionConflict,
     WriteResult,
 )
-from joinedup.store.search import parse_search
+from joinedup.store.search import parse_search, parse_system_search
 
 #: ``meta.source`` for a write on behalf of an organisation: its record in the NHS ODS
 #: directory (ODS codes are the organisation identifiers of the NHS in England).
@@ -307,11 +307,7 @@ class Record:
         if target.history:
             return self.history(resource_type, target.id, params)
         if resource_type is None:
-            raise FHIRError(
-                "Searching across all types is not supported; name a type (GET Patient?…)",
-                status=400,
-                code="not-supported",
-            )
+            return self.search_system(params)
         if target.id is None:
             return self.search(resource_type, params)
         if target.version is not None:
@@ -337,6 +333,23 @@ class Record:
             page,
             base=self.base,
             path=resource_type,
+            params=query.params,
+            elements=elements,
+            summary=summary,
+            warnings=query.warnings,
+        )
+        return ShownResponse(200, bundle, shown=shown)
+
+    def search_system(self, params: Sequence[tuple[str, str]]) -> EntryResponse:
+        """``GET [base]?_type=…``: the common parameters across types, each resource under
+        the same access restriction as in a search of its own type."""
+        elements, summary = result_shaping(params)
+        query = parse_system_search(list(params), strict=self.strict)
+        page = self.store.search(query, restriction=self.restriction)
+        bundle, shown = searchset(
+            page,
+            base=self.base,
+            path="",
             params=query.params,
             elements=elements,
             summary=summary,

@@ -94,7 +94,7 @@ def _now() -> str:
 
 def _link(base: str, path: str, params: Sequence[tuple[str, str]]) -> str:
     query = urlencode(list(params))
-    return f"{base}/{path}" + (f"?{query}" if query else "")
+    return (f"{base}/{path}" if path else base) + (f"?{query}" if query else "")
 
 
 def searchset(

@@ -8,7 +8,11 @@ from functools import lru_cache
 from typing import Any
 
 from joinedup import __version__
-from joinedup.fhir.search_parameters import resource_types, search_parameters
+from joinedup.fhir.search_parameters import (
+    SearchParameter,
+    resource_types,
+    search_parameters,
+)
 from joinedup.server.routes.measures import EVALUATE_OPERATION
 from joinedup.server.routes.view_definitions import RUN_OPERATION
 
@@ -34,6 +38,26 @@ _RESULT_PARAMETERS = (
     "_revinclude",
     "_has",
 )
+_MODIFIERS = (
+    "Modifiers: token :text :not :of-type :in :not-in (a ValueSet stored in the record, "
+    "expanded from explicit concepts, whole code systems or a stored expansion); string "
+    ":exact :contains; uri :above :below (URL paths); reference :[type]; :missing on all. "
+    "Token :above/:below are refused (no code system hierarchies are held). Quantities with "
+    "a UCUM unit compare in canonical units (mass, length, volume, time, pressure, "
+    "concentration by prefix). _text and _content match whole words and phrases, any case. "
+    "Location near=latitude|longitude|distance|units (km default, m, [mi_i]; 10 km if no "
+    "distance)."
+)
+
+
+def _definition(param: SearchParameter) -> str:
+    """The canonical url of an R4 parameter (``Resource-id`` for ``_id``…)."""
+    base = "DomainResource" if param.code == "_text" else param.resource_type
+    return f"http://hl7.org/fhir/SearchParameter/{base}-{param.code.lstrip('_')}"
+
+
+def _search_param(param: SearchParameter) -> dict[str, Any]:
+    return {"name": param.code, "definition": _definition(param), "type": param.type}
 
 
 def _resource(resource_type: str) -> dict[str, Any]:
@@ -53,14 +77,7 @@ def _resource(resource_type: str) -> dict[str, Any]:
         "referencePolicy": ["literal", "local", "enforced"],
         "searchInclude": ["*", *(f"{resource_type}:{code}" for code in references)],
         "searchRevInclude": ["*"],
-        "searchParam": [
-            {
-                "name": code,
-                "definition": f"http://hl7.org/fhir/SearchParameter/{param.resource_type}-{code}",
-                "type": param.type,
-            }
-            for code, param in sorted(params.items())
-        ],
+        "searchParam": [_search_param(param) for _, param in sorted(params.items())],
     }
 
 
@@ -112,7 +129,12 @@ def capability_statement(base: str) -> dict[str, Any]:
         "rest": [
             {
                 "mode": "server",
-                "documentation": "Search also takes " + ", ".join(_RESULT_PARAMETERS) + ".",
+                "documentation": "Search also takes "
+                + ", ".join(_RESULT_PARAMETERS)
+                + ". "
+                + _MODIFIERS
+                + " A search across types (GET [base]?_type=A,B) takes the common parameters "
+                "below with _include, _revinclude, _sort, _count and _total.",
                 "resource": sorted(
                     [*(_resource(t) for t in resource_types()), _measure()],
                     key=lambda entry: str(entry["type"]),
@@ -120,7 +142,12 @@ def capability_statement(base: str) -> dict[str, Any]:
                 "interaction": [
                     {"code": "transaction"},
                     {"code": "batch"},
+                    {"code": "search-system"},
                     {"code": "history-system"},
+                ],
+                "searchParam": [
+                    _search_param(param)
+                    for _, param in sorted(search_parameters("Resource").items())
                 ],
                 "operation": [
                     {

@@ -8,7 +8,9 @@ element (``code-value-quantity`` pairs the code and value of the same Observatio
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import cache
 from typing import Any
 
@@ -18,6 +20,8 @@ from joinedup.fhir.search_parameters import (
     search_parameter,
     search_parameters,
 )
+from joinedup.fhir.ucum import UCUM, canonical
+from joinedup.store import fulltext
 from joinedup.store.fhirpath import (
     Extractor,
     Node,
@@ -35,9 +39,20 @@ INDEX_COLUMNS: dict[str, tuple[str, ...]] = {
     "idx_string": ("param", "grp", "value", "norm"),
     "idx_date": ("param", "grp", "low", "high"),
     "idx_reference": ("param", "grp", "target_type", "target_id", "url"),
-    "idx_quantity": ("param", "grp", "value", "system", "code", "unit"),
+    "idx_quantity": (
+        "param",
+        "grp",
+        "value",
+        "system",
+        "code",
+        "unit",
+        "canonical_value",
+        "canonical_code",
+    ),
     "idx_number": ("param", "grp", "value"),
     "idx_uri": ("param", "grp", "value"),
+    "idx_text": ("param", "grp", "words"),
+    "idx_position": ("param", "grp", "latitude", "longitude", "x", "y", "z"),
 }
 TABLE_OF_TYPE = {
     "token": "idx_token",
@@ -47,7 +62,12 @@ TABLE_OF_TYPE = {
     "quantity": "idx_quantity",
     "number": "idx_number",
     "uri": "idx_uri",
+    # The one special parameter the record indexes is Location's ``near`` (a position).
+    "special": "idx_position",
 }
+# What each full-text parameter gathers (the kinds ``_values`` knows besides parameter types).
+_FULL_TEXT_KIND = {"_text": "narrative", "_content": "content"}
+_TABLE_OF_KIND = {**TABLE_OF_TYPE, "narrative": "idx_text", "content": "idx_text"}
 
 # FHIR ContactPoint.system codes: a {system, value} pair with one of these is a ContactPoint,
 # whose token is its value alone; any other system is an Identifier's namespace URI.
@@ -167,10 +187,48 @@ def _references(value: Any) -> list[tuple[str | None, str | None, str | None]]:
     return []
 
 
-def _quantities(value: Any) -> list[tuple[float, str | None, str | None, str | None]]:
-    if isinstance(value, dict) and isinstance(value.get("value"), int | float):
-        return [(float(value["value"]), value.get("system"), value.get("code"), value.get("unit"))]
-    return []
+def _quantities(value: Any) -> list[Row]:
+    """``(value, system, code, unit, canonical value, canonical code)``: the canonical pair
+    only for a UCUM unit :mod:`joinedup.fhir.ucum` converts, else ``None, None``."""
+    number = value.get("value") if isinstance(value, dict) else None
+    if not isinstance(number, int | float) or isinstance(number, bool):
+        return []
+    system, code = value.get("system"), value.get("code")
+    # repr() is the shortest text of the float, so 5.4 converts as the decimal 5.4.
+    converted = (
+        canonical(Decimal(repr(number)), code) if system == UCUM and isinstance(code, str) else None
+    )
+    return [
+        (
+            float(number),
+            system,
+            code,
+            value.get("unit"),
+            float(converted[0]) if converted else None,
+            converted[1] if converted else None,
+        )
+    ]
+
+
+def _positions(value: Any) -> list[Row]:
+    """``(latitude, longitude, x, y, z)`` of a ``Location.position``: degrees, and the point on
+    the unit sphere, so that a distance search compares dot products instead of calling
+    trigonometric functions the database may lack."""
+    if not isinstance(value, dict):
+        return []
+    latitude, longitude = value.get("latitude"), value.get("longitude")
+    if not isinstance(latitude, int | float) or not isinstance(longitude, int | float):
+        return []
+    lat, lon = math.radians(latitude), math.radians(longitude)
+    return [
+        (
+            float(latitude),
+            float(longitude),
+            math.cos(lat) * math.cos(lon),
+            math.cos(lat) * math.sin(lon),
+            math.sin(lat),
+        )
+    ]
 
 
 def _values(kind: str, node: Node) -> list[Row]:
@@ -193,6 +251,11 @@ def _values(kind: str, node: Node) -> list[Row]:
         )
     if kind == "uri":
         return [(value,)] if isinstance(value, str) else []
+    if kind == "special":
+        return _positions(value)
+    if kind in ("narrative", "content"):
+        text = fulltext.narrative(value) if kind == "narrative" else fulltext.content(value)
+        return [(text,)] if text else []
     return []
 
 
@@ -206,10 +269,11 @@ class _Component:
 class IndexPlan:
     """The compiled extractors of one resource type."""
 
-    simple: list[tuple[SearchParameter, Extractor, frozenset[str] | None]] = field(
+    simple: list[tuple[SearchParameter, Extractor, frozenset[str] | None, str]] = field(
         default_factory=list
     )
-    """Each parameter with its extractor and the top-level elements it needs (None: any)."""
+    """Each parameter with its extractor, the top-level elements it needs (None: any) and the
+    kind of value it indexes (its type, or what a full-text parameter gathers)."""
     composite: list[tuple[SearchParameter, Extractor, list[_Component]]] = field(
         default_factory=list
     )
@@ -238,6 +302,7 @@ def plan_for(resource_type: str) -> IndexPlan:
                     param,
                     compile_expression(param.expression, resource_type),
                     root_fields(param.expression, resource_type),
+                    _FULL_TEXT_KIND.get(param.code, param.type),
                 )
             )
     return plan
@@ -270,14 +335,13 @@ def index_resource(resource: dict[str, Any]) -> ResourceIndex:
             found = memo[key] = _values(kind, node)
         return found
 
-    for param, extract, needs in plan.simple:
+    for param, extract, needs, kind in plan.simple:
         if needs is not None and needs.isdisjoint(present):
             continue
-        table = TABLE_OF_TYPE[param.type]
-        out = rows[table]
+        out = rows[_TABLE_OF_KIND[kind]]
         seen: set[Row] = set()
         for node in extract(resource):
-            for value in values(param.type, node):
+            for value in values(kind, node):
                 row = (param.code, 0, *value)
                 if row not in seen:
                     seen.add(row)

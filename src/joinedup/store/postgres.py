@@ -19,7 +19,8 @@ from psycopg_pool import ConnectionPool
 
 from joinedup.store.base import Dialect
 from joinedup.store.database import Database, Row
-from joinedup.store.schema import POSTGRES_DDL, SCHEMA_VERSION
+from joinedup.store.migrate import ensure_schema
+from joinedup.store.schema import POSTGRES_DDL
 from joinedup.store.sql_store import SQLStore
 
 POOL_SIZE = 16
@@ -108,13 +109,7 @@ class PostgresStore(SQLStore):
         # Serialise schema creation across processes opening the same database at once.
         with self._connect(write=True) as db:
             db.query("SELECT pg_advisory_xact_lock(hashtext(current_schema()))")
-            for statement in POSTGRES_DDL:
-                db.query(statement)
-            db.query(
-                "INSERT INTO store_meta (key, value) VALUES ('schema_version', ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                [str(SCHEMA_VERSION)],
-            )
+            ensure_schema(db, POSTGRES_DDL)
 
     @contextmanager
     def _session(self, write: bool) -> Iterator[Database]:

@@ -1,12 +1,15 @@
 """The store's tables, spelled for SQLite and PostgreSQL (same names and meaning on both).
 
 ``SCHEMA_VERSION`` is recorded in ``store_meta``; opening a store creates what is missing
-(every statement is idempotent), so the schema is created or migrated on open.
+(every statement is idempotent) and :mod:`joinedup.store.migrate` brings an older database's
+tables and index rows up to date, so the schema is created or migrated on open.
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+#: 2: ``idx_quantity`` canonical UCUM columns, ``idx_text`` (``_text``/``_content``) and
+#: ``idx_position`` (Location ``near``).
+SCHEMA_VERSION = 2
 
 _COMMON_INDEXES = [
     "CREATE INDEX IF NOT EXISTS resource_type_updated ON resource (resource_type, last_updated)",
@@ -32,6 +35,11 @@ _COMMON_INDEXES = [
     "CREATE INDEX IF NOT EXISTS idx_number_pk ON idx_number (resource_pk)",
     "CREATE INDEX IF NOT EXISTS idx_uri_value ON idx_uri (param, value)",
     "CREATE INDEX IF NOT EXISTS idx_uri_pk ON idx_uri (resource_pk)",
+    "CREATE INDEX IF NOT EXISTS idx_quantity_canonical "
+    "ON idx_quantity (param, canonical_code, canonical_value)",
+    "CREATE INDEX IF NOT EXISTS idx_text_pk ON idx_text (resource_pk)",
+    "CREATE INDEX IF NOT EXISTS idx_position_value ON idx_position (param, latitude, longitude)",
+    "CREATE INDEX IF NOT EXISTS idx_position_pk ON idx_position (resource_pk)",
 ]
 
 
@@ -78,11 +86,16 @@ def _tables(pk: str, json: str, real: str, text: str) -> list[str]:
         "param TEXT NOT NULL, grp INTEGER NOT NULL, target_type TEXT, target_id TEXT, url TEXT)",
         f"CREATE TABLE IF NOT EXISTS idx_quantity (resource_pk BIGINT NOT NULL, "
         f"param TEXT NOT NULL, grp INTEGER NOT NULL, value {real}, system TEXT, code TEXT, "
-        "unit TEXT)",
+        f"unit TEXT, canonical_value {real}, canonical_code TEXT)",
         f"CREATE TABLE IF NOT EXISTS idx_number (resource_pk BIGINT NOT NULL, param TEXT NOT NULL, "
         f"grp INTEGER NOT NULL, value {real})",
         f"CREATE TABLE IF NOT EXISTS idx_uri (resource_pk BIGINT NOT NULL, param TEXT NOT NULL, "
         f"grp INTEGER NOT NULL, value {text})",
+        "CREATE TABLE IF NOT EXISTS idx_text (resource_pk BIGINT NOT NULL, param TEXT NOT NULL, "
+        "grp INTEGER NOT NULL, words TEXT NOT NULL)",
+        f"CREATE TABLE IF NOT EXISTS idx_position (resource_pk BIGINT NOT NULL, "
+        f"param TEXT NOT NULL, grp INTEGER NOT NULL, latitude {real} NOT NULL, "
+        f"longitude {real} NOT NULL, x {real} NOT NULL, y {real} NOT NULL, z {real} NOT NULL)",
     ]
 
 
@@ -111,4 +124,6 @@ INDEX_TABLES = (
     "idx_quantity",
     "idx_number",
     "idx_uri",
+    "idx_text",
+    "idx_position",
 )

@@ -20,7 +20,8 @@ from typing import Any
 
 from joinedup.store.base import Dialect
 from joinedup.store.database import Database, Row
-from joinedup.store.schema import SCHEMA_VERSION, SQLITE_DDL
+from joinedup.store.migrate import ensure_schema
+from joinedup.store.schema import SQLITE_DDL
 from joinedup.store.sql_store import SQLStore
 
 BUSY_TIMEOUT_MS = 120_000
@@ -85,13 +86,8 @@ class SQLiteStore(SQLStore):
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
-        self._run_ddl(SQLITE_DDL)
         with self._connect(write=True) as db:
-            db.query(
-                "INSERT INTO store_meta (key, value) VALUES ('schema_version', ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                [str(SCHEMA_VERSION)],
-            )
+            ensure_schema(db, SQLITE_DDL)
         self._refresh_statistics()
 
     def _refresh_statistics(self) -> None:

@@ -21,7 +21,15 @@ def test_capability_statement_lists_what_is_supported(client: httpx.Client) -> N
     assert {"read", "vread", "create", "update", "patch", "delete"} <= {
         i["code"] for i in patient["interaction"]
     }
-    assert {i["code"] for i in rest["interaction"]} == {"transaction", "batch", "history-system"}
+    assert {i["code"] for i in rest["interaction"]} == {
+        "transaction",
+        "batch",
+        "search-system",
+        "history-system",
+    }
+    # The search across types takes the common parameters, full text included.
+    assert {p["name"] for p in rest["searchParam"]} == set(search_parameters("Resource"))
+    assert {"_text", "_content", "_tag", "_source"} <= {p["name"] for p in rest["searchParam"]}
 
 
 def test_every_capability_search_parameter_is_accepted(client: httpx.Client) -> None:

@@ -17,7 +17,8 @@ from joinedup.store import Store, open_store
 
 STORE_TABLES = (
     "resource, resource_history, conditional_claim, resource_security, patient_compartment, "
-    "idx_token, idx_string, idx_date, idx_reference, idx_quantity, idx_number, idx_uri"
+    "idx_token, idx_string, idx_date, idx_reference, idx_quantity, idx_number, idx_uri, "
+    "idx_text, idx_position"
 )
 
 

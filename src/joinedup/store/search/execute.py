@@ -21,7 +21,8 @@ from joinedup.store.base import Restriction, SearchPage, StoredResource, WideRes
 from joinedup.store.database import Database
 from joinedup.store.rows import resource_columns, stored
 from joinedup.store.search.compile import Fragment, SearchCompiler
-from joinedup.store.search.query import Include, ParamCriterion, SearchQuery
+from joinedup.store.search.query import SYSTEM, Include, ParamCriterion, SearchQuery
+from joinedup.store.search.valuesets import ValueSets
 
 _CHUNK = 500
 _MAX_ITERATIONS = 8
@@ -88,17 +89,27 @@ def _plan_for_values(db: Database) -> None:
     db.query("SET LOCAL plan_cache_mode = force_custom_plan")
 
 
+def _of_type(query: SearchQuery) -> Fragment:
+    """The searched type, or the ``_type`` list of a search across types (none: any type)."""
+    if query.resource_type != SYSTEM:
+        return "r.resource_type = ?", [query.resource_type]
+    if not query.types:
+        return "1=1", []
+    return f"r.resource_type IN ({', '.join('?' for _ in query.types)})", list(query.types)
+
+
 def run_search(db: Database, query: SearchQuery, restriction: Restriction | None) -> SearchPage:
     """One page of ``query`` with its total and included resources."""
-    compiler = SearchCompiler(db.dialect, restriction)
+    compiler = SearchCompiler(db.dialect, restriction, ValueSets(db))
     criteria = compiler.criteria(query.resource_type, query.criteria, "r")
     wide = not _narrowed(query)
     allowed = compiler.restrict("r", wide=wide)
     if wide and isinstance(restriction, WideRestriction) and db.dialect == "postgresql":
         _plan_for_values(db)
+    of_type = _of_type(query)
     where = (
-        f"r.resource_type = ? AND r.deleted = 0 AND ({criteria[0]}) AND ({allowed[0]})",
-        [query.resource_type, *criteria[1], *allowed[1]],
+        f"{of_type[0]} AND r.deleted = 0 AND ({criteria[0]}) AND ({allowed[0]})",
+        [*of_type[1], *criteria[1], *allowed[1]],
     )
     total = None
     if query.total != "none" or query.summary == "count":

@@ -7,12 +7,13 @@ parameter; under lenient handling unknown parameters are dropped and listed in `
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 from joinedup.fhir.outcome import FHIRError
 from joinedup.fhir.search_parameters import (
+    FULL_TEXT,
     SearchParameter,
     resource_types,
     search_parameter,
@@ -21,14 +22,17 @@ from joinedup.fhir.search_parameters import (
 from joinedup.store.search.values import (
     CompositeValue,
     SearchValue,
+    parse_phrase,
     parse_value,
     split_escaped,
 )
 
 MAX_COUNT = 1000
 DEFAULT_COUNT = 50
+#: The search across types (``GET [base]?_type=…``) has this as its ``resource_type``.
+SYSTEM = "Resource"
 _MODIFIERS = {
-    "token": {"text", "not", "missing", "of-type"},
+    "token": {"text", "not", "missing", "of-type", "in", "not-in", "above", "below"},
     "string": {"exact", "contains", "missing"},
     "date": {"missing"},
     "number": {"missing"},
@@ -36,6 +40,7 @@ _MODIFIERS = {
     "reference": {"missing"},
     "uri": {"missing", "above", "below"},
     "composite": {"missing"},
+    "special": {"missing"},
 }
 # Result parameters the server applies to the Bundle (``_elements``, ``_summary``) or that do
 # not change what matches (``_format``, ``_pretty``).
@@ -111,6 +116,9 @@ class SearchQuery:
     """A validated search, ready for :meth:`joinedup.store.base.Store.search`."""
 
     resource_type: str
+    """The searched type, or :data:`SYSTEM` for a search across types (see ``types``)."""
+    types: tuple[str, ...] = ()
+    """For a search across types, the ``_type`` list (empty: every type)."""
     criteria: tuple[Criterion, ...] = ()
     sort: tuple[SortKey, ...] = ()
     includes: tuple[Include, ...] = ()
@@ -168,6 +176,16 @@ def _criterion(resource_type: str, name: str, value: str) -> Criterion:
             raise _bad(name, f"modifier :{modifier} is not supported for {param.type} parameters")
     if modifier_or_none == "of-type" and code != "identifier":
         raise _bad(name, ":of-type only applies to identifier")
+    if param.type == "token" and modifier_or_none in ("above", "below"):
+        raise _bad(
+            name,
+            f":{modifier} needs the code system's hierarchy, which this server does not hold "
+            "(it has no terminology server); search for the codes, or use :in with a ValueSet",
+        )
+    if code == "_id" and modifier_or_none in ("in", "not-in"):
+        raise _bad(name, f":{modifier} applies to coded values, not to ids")
+    if code in FULL_TEXT and modifier_or_none not in (None, "missing"):
+        raise _bad(name, f"modifier :{modifier} is not supported for {code}")
     if modifier_or_none == "missing":
         if value not in ("true", "false"):
             raise _bad(name, ":missing takes true or false")
@@ -182,6 +200,8 @@ def _criterion(resource_type: str, name: str, value: str) -> Criterion:
 def _value(
     resource_type: str, param: SearchParameter, name: str, text: str, modifier: str | None
 ) -> SearchValue:
+    if param.code in FULL_TEXT:
+        return parse_phrase(name, text)
     if param.type != "composite":
         value = parse_value(name, param.type, text, modifier)
         if (
@@ -260,20 +280,21 @@ def _sort(resource_type: str, value: str) -> tuple[SortKey, ...]:
         descending = item.startswith("-")
         code = item.lstrip("-")
         param = search_parameter(resource_type, code)
-        if param is None or param.type == "composite":
+        if param is None or param.type in ("composite", "special") or code in FULL_TEXT:
             raise _bad("_sort", f"{resource_type} cannot be sorted by {code!r}")
         keys.append(SortKey(param, descending))
     return tuple(keys)
 
 
-def _include(resource_type: str, name: str, value: str) -> Include:
+def _include(searched: Collection[str], name: str, value: str) -> tuple[Include, ...]:
+    """The rules of one ``_include``/``_revinclude``; ``*`` makes one per searched type."""
     base, _, modifier = name.partition(":")
     reverse = base == "_revinclude"
     if modifier not in ("", "iterate", "recurse"):
         raise _bad(name, f"unknown modifier :{modifier}; use :iterate")
     iterate = modifier in ("iterate", "recurse")
     if value == "*":
-        return Include(resource_type, None, None, iterate, reverse)
+        return tuple(Include(t, None, None, iterate, reverse) for t in sorted(searched))
     pieces = value.split(":")
     if len(pieces) not in (2, 3):
         raise _bad(name, "use SourceType:parameter[:TargetType] or *")
@@ -284,11 +305,11 @@ def _include(resource_type: str, name: str, value: str) -> Include:
     param = search_parameter(source_type, code)
     if code != "*" and (param is None or param.type != "reference"):
         raise _bad(name, f"{code} is not a reference parameter of {source_type}")
-    if not iterate and not reverse and source_type != resource_type:
-        raise _bad(name, f"{source_type} is not the searched type; add :iterate")
+    if not iterate and not reverse and source_type not in searched:
+        raise _bad(name, f"{source_type} is not a searched type; add :iterate")
     if target_type is not None and target_type not in resource_types():
         raise _bad(name, f"{target_type} is not a resource type")
-    return Include(source_type, None if code == "*" else code, target_type, iterate, reverse)
+    return (Include(source_type, None if code == "*" else code, target_type, iterate, reverse),)
 
 
 def parse_search(
@@ -301,6 +322,32 @@ def parse_search(
     the parameter.
     """
     _check_type(resource_type)
+    return _parse(resource_type, (), params, strict)
+
+
+def parse_system_search(params: Sequence[tuple[str, str]], *, strict: bool = False) -> SearchQuery:
+    """Parse a search across types (``GET [base]?_type=Patient,Observation&…``): the common
+    parameters (``_id``, ``_lastUpdated``, ``_tag``, ``_profile``, ``_security``, ``_source``,
+    ``_text``, ``_content``) with the result parameters; ``_type`` names the types (none:
+    every type)."""
+    types: list[str] = []
+    for name, value in params:
+        if name == "_type":
+            for part in (p.strip() for p in value.split(",")):
+                if part not in resource_types():
+                    raise _bad("_type", f"{part!r} is not a resource type this server holds")
+                types.append(part)
+    return _parse(SYSTEM, tuple(sorted(set(types))), params, strict)
+
+
+def _parse(
+    resource_type: str,
+    types: tuple[str, ...],
+    params: Sequence[tuple[str, str]],
+    strict: bool,
+) -> SearchQuery:
+    system = resource_type == SYSTEM
+    searched = (types or resource_types()) if system else (resource_type,)
     criteria: list[Criterion] = []
     sort: tuple[SortKey, ...] = ()
     includes: list[Include] = []
@@ -317,8 +364,10 @@ def parse_search(
             continue
         kept.append((name, value))
         base = name.split(":")[0]
-        if base in ("_format", "_pretty"):
+        if base in ("_format", "_pretty") or (system and name == "_type"):
             continue
+        if system and base == "_has":
+            raise _bad(name, "_has needs a type: search GET [base]/Type?_has:…")
         if base == "_count":
             if not value.isdigit():
                 raise _bad("_count", f"{value!r} is not a whole number")
@@ -336,12 +385,16 @@ def parse_search(
         elif base == "_sort":
             sort = _sort(resource_type, value)
         elif base in ("_include", "_revinclude"):
-            includes.append(_include(resource_type, name, value))
+            includes.extend(_include(searched, name, value))
         else:
             try:
                 criteria.append(_criterion(resource_type, name, value))
             except _UnknownParameter as unknown:
-                message = f"unknown search parameter {name!r} for {resource_type}"
+                message = f"unknown search parameter {name!r} for " + (
+                    "a search across types, which takes the common parameters only"
+                    if system
+                    else resource_type
+                )
                 if strict:
                     raise FHIRError(
                         message + "; known: " + ", ".join(sorted(search_parameters(resource_type))),
@@ -351,6 +404,7 @@ def parse_search(
                 del unknown
     return SearchQuery(
         resource_type=resource_type,
+        types=types,
         criteria=tuple(criteria),
         sort=sort,
         includes=tuple(includes),
