@@ -79,4 +79,7 @@ def test_fhirpy_through_the_record(served_record: Served) -> None:
     assert [e["resource"]["meta"]["versionId"] for e in history["entry"]] == ["2", "1"]
 
     everything = client.execute(f"Patient/{patient.id}/$everything", method="get")
-    assert everything["total"] == 3
+    kinds = sorted(e["resource"]["resourceType"] for e in everything["entry"])
+    # The three resources, and the Provenance of each write: create, update, transaction.
+    assert everything["total"] == 6
+    assert kinds == ["Encounter", "Observation", "Patient", *["Provenance"] * 3]

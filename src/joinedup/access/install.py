@@ -13,13 +13,16 @@ from joinedup.access.middleware import WRITE_RULES, AccessMiddleware
 from joinedup.access.settings import AccessSettings
 from joinedup.access.tokens import TokenVerifier
 from joinedup.config import Settings
+from joinedup.record import provenance
 from joinedup.store.base import Store, StoreExtension
 from joinedup.web.portal.router import router as portal_router
 
 #: Every store the record is written through must carry these, so relationships and choices
-#: are materialised by every writer (server, ``joinedup load``, the generator).
+#: are materialised by every writer (server, ``joinedup load``, the generator), and every
+#: Provenance is readable by exactly those who may read what it is about.
 EXTENSIONS: tuple[StoreExtension, ...] = (
     relationships.EXTENSION,
+    provenance.EXTENSION,
     consent.EXTENSION,
     breakglass.EXTENSION,
     audit.EXTENSION,

@@ -6,6 +6,8 @@ work, in the order the spec gives — DELETE, then POST, then PUT/PATCH, then GE
 every ``urn:uuid`` (or other ``fullUrl``) and every conditional reference (``Type?params``)
 has been resolved to a real ``Type/id``; any failure undoes the whole Bundle. A **batch** runs
 each entry on its own: one entry's failure is reported in its response entry and the rest go on.
+Each unit of work ends by handing the executor what it wrote (:meth:`EntryExecutor.attest`;
+the record writes a Provenance), inside the unit, so a unit that fails records nothing.
 """
 
 from __future__ import annotations
@@ -124,6 +126,19 @@ class EntryRequest:
         return f"Bundle.entry[{self.index}]"
 
 
+@dataclass(frozen=True, slots=True)
+class Written:
+    """One version an interaction wrote: what the Provenance of its unit of work names."""
+
+    reference: str
+    """Versioned (``Observation/1/_history/2``) wherever the writer knows the version."""
+    operation: str | None
+    """The http://terminology.hl7.org/CodeSystem/v3-DataOperation code (CREATE, UPDATE,
+    DELETE); None where the writer does not know which (a bulk update-as-create)."""
+    recorded: str
+    """When it was written (the version's ``lastUpdated``)."""
+
+
 @dataclass(slots=True)
 class EntryResponse:
     """The result of one interaction, before it becomes an HTTP response or a response entry."""
@@ -134,6 +149,9 @@ class EntryResponse:
     etag: str | None = None
     last_modified: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    written: Written | None = None
+    """The version this interaction wrote; None when it wrote nothing (a read, a conditional
+    create that matched, a delete of something absent)."""
 
     def entry(self, full_url: str | None = None) -> dict[str, Any]:
         response: dict[str, Any] = {"status": f"{self.status} {HTTPStatus(self.status).phrase}"}
@@ -167,6 +185,11 @@ class EntryExecutor(Protocol):
 
     def perform(self, unit: Any | None, request: EntryRequest) -> EntryResponse:
         """Perform one interaction inside ``unit`` (None: a read outside any transaction)."""
+        ...
+
+    def attest(self, unit: Any, written: list[Written]) -> None:
+        """Record who made the writes ``written`` (all of one unit's, none when it wrote
+        nothing) inside ``unit``, so they commit or roll back together."""
         ...
 
 
@@ -430,12 +453,16 @@ def process(
         writes = [entry for entry in bundle.entries if entry.method not in ("GET", "HEAD")]
         with executor.unit() as unit:
             resolve_transaction(writes, executor, unit, new_id)
+            written: list[Written] = []
             for entry in _in_order(writes):
                 try:
                     result = executor.perform(unit, entry)
                 except FHIRError as error:
                     raise _located(error, entry) from None
                 responses[entry.index] = result.entry(_full_url(result))
+                if result.written is not None:
+                    written.append(result.written)
+            executor.attest(unit, written)
         # Reads come last (R4 http.html#trules), so they see the committed writes.
         for entry in reads:
             try:
@@ -470,6 +497,7 @@ def _batch_entry(executor: EntryExecutor, entry: EntryRequest) -> dict[str, Any]
             return executor.perform(None, entry).entry()
         with executor.unit() as unit:
             result = executor.perform(unit, entry)
+            executor.attest(unit, [result.written] if result.written is not None else [])
         return result.entry(_full_url(result))
     except FHIRError as error:
         located = _located(error, entry)

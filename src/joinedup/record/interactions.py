@@ -2,8 +2,10 @@
 entries go through, so a write is validated, attributed and stored the same way however it
 arrives.
 
-Reads pass the caller's ``restriction`` to every store call; writes carry the writing
-organisation (``meta.source`` and the store's ``source_org``, kept on every version).
+Reads pass the caller's ``restriction`` to every store call; writes are attributed to their
+:class:`~joinedup.record.provenance.Author`: the writing organisation in ``meta.source`` and the
+store's ``source_org`` (kept on every version), and a Provenance per unit of work naming the
+versions written and who wrote them.
 """
 
 from __future__ import annotations
@@ -12,10 +14,16 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
-from joinedup.fhir.bundle import EntryRequest, EntryResponse, Target
+from joinedup.fhir.bundle import EntryRequest, EntryResponse, Target, Written
 from joinedup.fhir.outcome import FHIRError
 from joinedup.fhir.patch import apply_patch
-from joinedup.fhir.validation import validate_references, validate_structure, validate_uk_core
+from joinedup.fhir.validation import (
+    relative_reference,
+    validate_references,
+    validate_structure,
+    validate_uk_core,
+)
+from joinedup.record.provenance import ODS_SYSTEM, Author, attesting, provenance
 from joinedup.record.searchset import history_bundle, result_shaping, searchset
 from joinedup.record.shown import ShownResponse, shown_in
 from joinedup.store.base import (
@@ -32,7 +40,7 @@ from joinedup.store.search import parse_search, parse_system_search
 
 #: ``meta.source`` for a write on behalf of an organisation: its record in the NHS ODS
 #: directory (ODS codes are the organisation identifiers of the NHS in England).
-ODS_SOURCE = "https://fhir.nhs.uk/Id/ods-organization-code/"
+ODS_SOURCE = ODS_SYSTEM + "/"
 DEFAULT_COUNT = 50
 MAX_COUNT = 1000
 
@@ -79,6 +87,19 @@ def _param(params: Sequence[tuple[str, str]], name: str) -> str | None:
     return None
 
 
+_OPERATIONS = {"created": "CREATE", "updated": "UPDATE", "deleted": "DELETE"}
+
+
+def _written(result: WriteResult) -> Written:
+    stored = result.stored
+    assert stored is not None
+    return Written(
+        f"{stored.resource_type}/{stored.id}/_history/{stored.version_id}",
+        _OPERATIONS[result.outcome],
+        stored.last_updated,
+    )
+
+
 def _without(params: Sequence[tuple[str, str]], *names: str) -> list[tuple[str, str]]:
     return [(key, value) for key, value in params if key not in names]
 
@@ -86,8 +107,8 @@ def _without(params: Sequence[tuple[str, str]], *names: str) -> list[tuple[str, 
 class Record:
     """Performs interactions against a store for one caller.
 
-    ``restriction`` comes from the access policy (None: unrestricted), ``writer_org`` is the
-    contributing organisation (``principal.org``), ``base`` the FHIR base URL for links.
+    ``restriction`` comes from the access policy (None: unrestricted), ``author`` says who
+    writes (its ``org`` is the contributing organisation), ``base`` the FHIR base URL for links.
     """
 
     def __init__(
@@ -96,14 +117,19 @@ class Record:
         *,
         base: str,
         restriction: Restriction | None = None,
-        writer_org: str | None = None,
+        author: Author | None = None,
         strict: bool = False,
     ) -> None:
         self.store = store
         self.base = base
         self.restriction = restriction
-        self.writer_org = writer_org
+        self.author = author or Author()
         self.strict = strict
+
+    @property
+    def writer_org(self) -> str | None:
+        """The contributing organisation (ODS code), if the author names one."""
+        return self.author.org
 
     # --- EntryExecutor --------------------------------------------------------------------
 
@@ -123,8 +149,26 @@ class Record:
             return self.read(request.target)
         if unit is None:
             with self.store.transaction() as tx:
-                return self._write(tx, request)
+                result = self._write(tx, request)
+                self.attest(tx, [result.written] if result.written is not None else [])
+                return result
         return self._write(unit, request)
+
+    def attest(self, unit: Transaction, written: list[Written]) -> None:
+        """The Provenance of a unit of work's writes, validated like any write and stored in
+        the same transaction."""
+        if not written:
+            return
+        targets = {relative_reference(w.reference) for w in written}
+        resource = self.checked(
+            provenance(written, self.author, lambda kind, id: exists(unit, kind, id)),
+            "Provenance",
+        )
+        validate_references(
+            resource, lambda kind, id: (kind, id) in targets or exists(unit, kind, id)
+        )
+        with attesting():
+            unit.create(resource, source_org=self.writer_org)
 
     # --- writes -----------------------------------------------------------------------------
 
@@ -184,12 +228,14 @@ class Record:
         assert stored is not None and stored.resource is not None
         status = 201 if result.outcome == "created" else 200
         location = f"{stored.resource_type}/{stored.id}/_history/{stored.version_id}"
+        wrote = result.outcome in ("created", "updated")
         return EntryResponse(
             status,
             stored.resource,
-            location=location if status == 201 or result.outcome == "updated" else None,
+            location=location if wrote else None,
             etag=stored.etag,
             last_modified=stored.last_updated,
+            written=_written(result) if wrote else None,
         )
 
     def _create(self, tx: Transaction, request: EntryRequest) -> EntryResponse:
@@ -263,14 +309,17 @@ class Record:
     def _delete(self, tx: Transaction, target: Target, if_match: int | None) -> EntryResponse:
         assert target.resource_type is not None
         if target.conditional:
-            tx.conditional_delete(target.resource_type, target.params)
-            return EntryResponse(204)
+            deleted = tx.conditional_delete(target.resource_type, target.params)
+            written = [_written(r) for r in deleted if r.outcome == "deleted"]
+            return EntryResponse(204, written=written[0] if written else None)
         if target.id is None:
             raise FHIRError(
                 "DELETE needs an id (Patient/123) or search criteria (Patient?identifier=…)",
                 status=400,
             )
         result = tx.delete(target.resource_type, target.id, if_match=if_match)
+        if result.stored is not None and result.outcome == "deleted":
+            return EntryResponse(204, etag=result.stored.etag, written=_written(result))
         if result.stored is not None:
             return EntryResponse(204, etag=result.stored.etag)
         return EntryResponse(204)

@@ -7,12 +7,20 @@ resource is validated, and the whole Bundle is written with one batched ``bulk_l
 NDJSON lines carry their ids (as Bulk Data export writes them) and are written in batches
 as update-as-create; one bad line is reported with its file and line number and skipped.
 
+A load is a write like any other, so each Bundle file and each NDJSON batch leaves one
+Provenance (``joinedup.record.provenance``), in the same ``bulk_load`` and so the same
+database transaction: one per resource would double the rows written. The batched path
+writes update-as-create without reading what was there, so it cannot know a version it
+overwrote: its targets are versioned for the Bundle's creates (a new id is version 1) and
+unversioned otherwise, and its ``activity`` is given only when every entry is a create.
+
 Nothing here prints: progress and problems go to the callbacks, so the command decides how
 they look (and no resource content ever reaches a message).
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,16 +28,26 @@ from typing import Any
 
 import orjson
 
-from joinedup.fhir.bundle import EntryRequest, parse_bundle, process, resolve_transaction
+from joinedup.fhir.bundle import (
+    EntryRequest,
+    Written,
+    parse_bundle,
+    process,
+    resolve_transaction,
+)
 from joinedup.fhir.outcome import FHIRError
 from joinedup.fhir.validation import validate_references
 from joinedup.record.interactions import Record
+from joinedup.record.provenance import Author, provenance
 from joinedup.store.base import Gone, NotFound, Store
+from joinedup.store.ranges import now_instant
 
 #: Synthea writes the organisations and practitioners its patient bundles point at into
 #: these files; loading them first lets conditional references to them resolve.
 FIRST = ("hospitalInformation", "practitionerInformation")
 BATCH_LINES = 2_000
+#: The agent of a load's Provenance when no organisation is named (``--org``).
+SOFTWARE = "joinedup load"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +106,7 @@ class Loader:
         on_problem: Callable[[LoadProblem], None] = lambda _problem: None,
     ) -> None:
         self.store = store
-        self.record = Record(store, base="", writer_org=writer_org)
+        self.record = Record(store, base="", author=Author(org=writer_org, software=SOFTWARE))
         self.writer_org = writer_org
         self.strict = strict
         self.on_progress = on_progress
@@ -157,9 +175,24 @@ class Loader:
                     code=error.code,
                 ) from None
             resources.append(checked)
-        written = self.store.bulk_load(resources, source_org=self.writer_org)
+        now = now_instant()
+        written = [
+            Written(f"{r['resourceType']}/{r['id']}/_history/1", "CREATE", now)
+            if entry.method == "POST"
+            else Written(f"{r['resourceType']}/{r['id']}", None, now)
+            for entry, r in zip(entries, resources, strict=True)
+        ]
+        count = self.store.bulk_load(
+            [*resources, self._provenance(written)], source_org=self.writer_org
+        )
         self._known |= pending
-        return written
+        return count - 1
+
+    def _provenance(self, written: list[Written]) -> dict[str, Any]:
+        """The load's Provenance of ``written``, validated like any write (its targets are
+        written in the same ``bulk_load``, so they are not looked up)."""
+        resource = provenance(written, self.record.author, self._exists)
+        return self.record.checked({**resource, "id": str(uuid.uuid4())}, "Provenance")
 
     def _exists(self, resource_type: str, id: str) -> bool:
         if (resource_type, id) in self._known:
@@ -214,8 +247,14 @@ class Loader:
             return None
 
     def _write_batch(self, path: Path, first: int, last: int, batch: list[dict[str, Any]]) -> None:
+        now = now_instant()
+        attested = self._provenance(
+            [Written(f"{r['resourceType']}/{r['id']}", None, now) for r in batch]
+        )
         try:
-            self.summary.resources += self.store.bulk_load(batch, source_org=self.writer_org)
+            self.summary.resources += (
+                self.store.bulk_load([*batch, attested], source_org=self.writer_org) - 1
+            )
         except FHIRError as error:
             self._problem(path, first, f"lines {first}-{last} not loaded: {error.diagnostics}")
 

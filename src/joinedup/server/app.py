@@ -14,6 +14,7 @@ from joinedup.access.install import install_access
 from joinedup.config import Settings
 from joinedup.export.bulk import mount_bulk_export
 from joinedup.server.errors import CatchAll, install_error_handlers
+from joinedup.server.head import HeadAsGet, HeadWithoutBody
 from joinedup.server.limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimit
 from joinedup.server.openapi import fhir_openapi
 from joinedup.server.responses import FHIRJSONResponse
@@ -55,6 +56,7 @@ def create_app(
         app.include_router(module.router, prefix=FHIR_BASE)
     install_error_handlers(app)
     app.openapi = lambda: fhir_openapi(app)  # type: ignore[method-assign]
+    app.add_middleware(HeadAsGet)  # innermost: see server/head.py
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
     app.add_middleware(CatchAll)
     # export (issue 5): Bulk Data $export routes (placed ahead of /{type}/{id}) and job service
@@ -63,6 +65,8 @@ def create_app(
     outcomes = app.state.settings.outcomes_dir()
     if (outcomes / "measures.json").is_file():
         app.include_router(dashboard_router(outcomes), prefix="/dashboard")
-    # access (issue 4): token, policy and audit around every route; keep this last
+    # access (issue 4): token, policy and audit around every route; keep this last but one
     install_access(app, store, app.state.settings)
+    # HEAD drops its body outside access, which audits it as the read it is
+    app.add_middleware(HeadWithoutBody)
     return app

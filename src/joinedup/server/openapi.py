@@ -3,10 +3,13 @@ request bodies, and the OperationOutcome responses every route can give.
 
 FastAPI documents a 422 for parameter errors by default; this server answers those with a
 400 OperationOutcome instead, so :func:`fhir_openapi` replaces them to keep the schema true.
+It also documents the HEAD that every GET answers (``joinedup.server.head``), which the routes
+themselves do not declare.
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Header, Path
@@ -72,7 +75,7 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
                 "description": "FHIR resource",
                 "content": {"application/fhir+json": {"schema": _FHIR_JSON_SCHEMA}},
             }
-    for code in (400, 404, 405, 409, 410, 412, 413, 415, 422):
+    for code in (400, 404, 405, 406, 409, 410, 412, 413, 415, 422):
         documented[code] = _OUTCOME
     return documented
 
@@ -123,6 +126,17 @@ FORM_BODY: dict[str, Any] = {
 }
 
 
+def _head_of(get: dict[str, Any]) -> dict[str, Any]:
+    """The HEAD operation of a GET: the same parameters and statuses, headers only."""
+    head = copy.deepcopy(get)
+    head["summary"] = f"{get.get('summary', '')} (HEAD: headers only)".strip()
+    if "operationId" in head:
+        head["operationId"] = f"{head['operationId']}_head"
+    for response in head.get("responses", {}).values():
+        response.pop("content", None)
+    return head
+
+
 def fhir_openapi(app: FastAPI) -> dict[str, Any]:
     """The app's OpenAPI, with FastAPI's 422 validation responses replaced by the 400
     OperationOutcome this server really sends."""
@@ -136,6 +150,8 @@ def fhir_openapi(app: FastAPI) -> dict[str, Any]:
             documented = operation.get("responses", {})
             if documented.get("422", {}).get("description") == "Validation Error":
                 documented["422"] = _OUTCOME
+        if "get" in path and "head" not in path:
+            path["head"] = _head_of(path["get"])
     components = schema.get("components", {}).get("schemas", {})
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)

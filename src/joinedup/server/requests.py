@@ -9,12 +9,14 @@ from urllib.parse import parse_qsl
 import orjson
 from starlette.requests import Request
 
+from joinedup.access.principal import Principal, Role
 from joinedup.fhir.outcome import FHIRError
 from joinedup.record.interactions import Record
+from joinedup.record.provenance import Author
+from joinedup.server.negotiation import JSON_TYPES
 from joinedup.server.responses import Prefer
 from joinedup.store.base import Store
 
-RESOURCE_TYPES = ("application/fhir+json", "application/json", "application/json+fhir")
 PATCH_TYPE = "application/json-patch+json"
 FORM_TYPE = "application/x-www-form-urlencoded"
 
@@ -27,15 +29,27 @@ def prefer(request: Request) -> Prefer:
     return Prefer.parse(request.headers.get("prefer"))
 
 
+def author_of(principal: Principal | None) -> Author:
+    """Who the caller's writes are attributed to (``principal`` from access, or None)."""
+    if principal is None:
+        return Author()
+    return Author(
+        org=principal.org,
+        practitioner=principal.practitioner,
+        # Only a citizen writes as the person; in another token the patient is the context.
+        patient=principal.patient if principal.role is Role.CITIZEN else None,
+        software=principal.subject if principal.role is Role.SYSTEM else None,
+    )
+
+
 def record_for(request: Request) -> Record:
     """The record as this caller may see and write it (``request.state`` is set by access)."""
     store: Store = request.app.state.store
-    principal = getattr(request.state, "principal", None)
     return Record(
         store,
         base=base_url(request),
         restriction=getattr(request.state, "restriction", None),
-        writer_org=getattr(principal, "org", None),
+        author=author_of(getattr(request.state, "principal", None)),
         strict=prefer(request).handling == "strict",
     )
 
@@ -57,9 +71,10 @@ def _parse_json(body: bytes) -> Any:
 async def resource_body(request: Request) -> Any:
     """The JSON body of a create/update/transaction (``application/fhir+json``)."""
     media_type = _media_type(request)
-    if media_type and media_type not in RESOURCE_TYPES:
+    if media_type and media_type not in JSON_TYPES:
         raise FHIRError(
-            f"Content-Type {media_type!r} is not supported; send application/fhir+json",
+            f"Content-Type {media_type[:64]!r} is not supported: joinedup takes FHIR JSON only; "
+            "send the body as application/fhir+json",
             status=415,
             code="not-supported",
         )

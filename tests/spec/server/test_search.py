@@ -134,14 +134,18 @@ def test_everything_is_paged_and_complete(client: httpx.Client) -> None:
     patient_id, observations = seed(client)
     other, _ = seed(client)
     first = client.get(f"/fhir/Patient/{patient_id}/$everything", params={"_count": "2"}).json()
-    assert first["total"] == 4
+    # The person's four resources and the Provenance of each of their four writes.
+    assert first["total"] == 8
     # Matches are the compartment; a page may add what they refer to as includes.
-    ids = [e["resource"]["id"] for e in first["entry"] if e["search"]["mode"] == "match"]
+    matches = [e["resource"] for e in first["entry"] if e["search"]["mode"] == "match"]
     page = first
     while "next" in links(page):
         page = client.get(links(page)["next"]).json()
-        ids += [e["resource"]["id"] for e in page["entry"] if e["search"]["mode"] == "match"]
+        matches += [e["resource"] for e in page["entry"] if e["search"]["mode"] == "match"]
+    ids = [r["id"] for r in matches if r["resourceType"] != "Provenance"]
     assert sorted(ids) == sorted([patient_id, *observations])
+    attested = {t["reference"].split("/")[1] for r in matches for t in r.get("target", [])}
+    assert attested == {patient_id, *observations}
     assert other not in ids
     assert client.get("/fhir/Patient/nobody/$everything").status_code == 404
 

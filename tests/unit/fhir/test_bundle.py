@@ -9,7 +9,14 @@ from typing import Any
 
 import pytest
 
-from joinedup.fhir.bundle import EntryRequest, EntryResponse, parse_bundle, parse_url, process
+from joinedup.fhir.bundle import (
+    EntryRequest,
+    EntryResponse,
+    Written,
+    parse_bundle,
+    parse_url,
+    process,
+)
 from joinedup.fhir.outcome import FHIRError
 
 
@@ -19,6 +26,7 @@ class MemoryExecutor:
     def __init__(self) -> None:
         self.resources: dict[tuple[str, str], dict[str, Any]] = {}
         self.performed: list[str] = []
+        self.attested: list[list[str]] = []
 
     @contextmanager
     def unit(self) -> Iterator[None]:
@@ -43,8 +51,10 @@ class MemoryExecutor:
         self.performed.append(f"{request.method} {target.resource_type}")
         assert target.resource_type is not None
         if request.method == "DELETE":
-            self.resources.pop((target.resource_type, str(target.id)), None)
-            return EntryResponse(204)
+            gone = self.resources.pop((target.resource_type, str(target.id)), None)
+            reference = f"{target.resource_type}/{target.id}/_history/2"
+            written = Written(reference, "DELETE", "now") if gone else None
+            return EntryResponse(204, written=written)
         if request.method == "GET":
             found = self.resources.get((target.resource_type, str(target.id)))
             if found is None:
@@ -55,7 +65,13 @@ class MemoryExecutor:
         if resource.get("status") == "fail":
             raise FHIRError("refused", expression=f"{resource['resourceType']}.status")
         self.resources[(target.resource_type, id)] = resource
-        return EntryResponse(201, resource, location=f"{target.resource_type}/{id}/_history/1")
+        location = f"{target.resource_type}/{id}/_history/1"
+        return EntryResponse(
+            201, resource, location=location, written=Written(location, "CREATE", "now")
+        )
+
+    def attest(self, unit: Any, written: list[Written]) -> None:
+        self.attested.append([w.reference for w in written])
 
 
 def transaction(*entries: dict[str, Any], kind: str = "transaction") -> dict[str, Any]:
@@ -130,6 +146,43 @@ def test_a_failing_entry_undoes_the_whole_transaction() -> None:
         run(bundle, executor)
     assert executor.resources == {}
     assert caught.value.expression == ["Bundle.entry[1].resource.status"]
+
+
+def test_a_transaction_attests_all_its_writes_once_in_processing_order() -> None:
+    executor = MemoryExecutor()
+    executor.resources[("Patient", "old")] = {"resourceType": "Patient", "id": "old"}
+    bundle = transaction(
+        post({"resourceType": "Patient"}),
+        {"request": {"method": "GET", "url": "Patient/id1"}},
+        {"request": {"method": "DELETE", "url": "Patient/old"}},
+        {"request": {"method": "DELETE", "url": "Patient/never"}},
+    )
+    run(bundle, executor)
+    assert executor.attested == [["Patient/old/_history/2", "Patient/id1/_history/1"]]
+
+
+def test_a_failing_transaction_attests_nothing() -> None:
+    executor = MemoryExecutor()
+    bundle = transaction(
+        post({"resourceType": "Patient"}),
+        post({"resourceType": "Observation", "status": "fail"}),
+    )
+    with pytest.raises(FHIRError):
+        run(bundle, executor)
+    assert executor.attested == []
+
+
+def test_batch_entries_are_attested_one_by_one() -> None:
+    executor = MemoryExecutor()
+    bundle = transaction(
+        post({"resourceType": "Patient"}),
+        post({"resourceType": "Observation", "status": "fail"}),
+        post({"resourceType": "Patient"}),
+        {"request": {"method": "GET", "url": "Patient/batch1"}},
+        kind="batch",
+    )
+    run(bundle, executor)
+    assert executor.attested == [["Patient/batch1/_history/1"], ["Patient/batch2/_history/1"]]
 
 
 def test_a_batch_entry_fails_alone() -> None:

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from joinedup.fhir.bundle import parse_bundle, process
 from joinedup.record.shown import shown_in
+from joinedup.server.negotiation import json_wanted
 from joinedup.server.openapi import RESOURCE_BODY, PreferHeader, responses
 from joinedup.server.requests import record_for, resource_body
 from joinedup.server.responses import FHIRJSONResponse
 
-router = APIRouter(tags=["FHIR system"])
+router = APIRouter(tags=["FHIR system"], dependencies=[Depends(json_wanted)])
 
 
 @router.post(

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from starlette.requests import Request
 from starlette.responses import Response
 
 from joinedup.fhir.bundle import EntryRequest, Target
 from joinedup.fhir.outcome import FHIRError
 from joinedup.server.dispatch import known_type, respond
+from joinedup.server.negotiation import json_wanted
 from joinedup.server.openapi import (
     PATCH_BODY,
     RESOURCE_BODY,
@@ -25,7 +26,7 @@ from joinedup.server.openapi import (
 )
 from joinedup.server.requests import no_nul, patch_body, query_params, resource_body
 
-router = APIRouter(tags=["FHIR instance"])
+router = APIRouter(tags=["FHIR instance"], dependencies=[Depends(json_wanted)])
 
 
 @router.post(

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from starlette.requests import Request
 from starlette.responses import Response
 
 from joinedup.fhir.bundle import EntryRequest, Target
 from joinedup.server.dispatch import known_type, respond
+from joinedup.server.negotiation import json_wanted
 from joinedup.server.openapi import ResourceId, TypeName, responses
 from joinedup.server.requests import query_params
 
-router = APIRouter(tags=["FHIR history"])
+router = APIRouter(tags=["FHIR history"], dependencies=[Depends(json_wanted)])
 
 Since = Annotated[str | None, Query(alias="_since", description="FHIR instant")]
 Count = Annotated[str | None, Query(alias="_count", pattern=r"^[0-9]{1,6}$")]

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from starlette.requests import Request
 from starlette.responses import Response
 
 from joinedup.fhir.bundle import EntryRequest, Target
 from joinedup.server.dispatch import respond
+from joinedup.server.negotiation import json_wanted
 from joinedup.server.openapi import ResourceId, responses
 from joinedup.server.requests import query_params
 
-router = APIRouter(tags=["FHIR operations"])
+router = APIRouter(tags=["FHIR operations"], dependencies=[Depends(json_wanted)])
 
 
 @router.get("/Patient/{id}/$everything", responses=responses(200), summary="Patient $everything")
