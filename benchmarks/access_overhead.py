@@ -9,12 +9,17 @@ people spread over 10 practices, each with an open hospital encounter for one in
 access write hooks as in production, and planner statistics gathered (ANALYZE). The app
 (``create_app``, middleware and audit included) is driven in process over ASGI, so the figures
 are the server's alone. Both sides go through
-the same middleware and write the same audit entry; the only difference is the token — a GP
-at practice 1 (about a tenth of the people) against ``system/*.rs``.
+the same middleware and write the same audit entry; the only difference is the token — a
+clinician (a GP at practice 1, about a tenth of the people, or a hospital doctor) against
+``system/*.rs``.
 
 Searches:
-- ``patient``: one of the GP's patients' Observations (``subject=Patient/…``): both sides
-  return the same resources, so the difference is the policy predicate alone;
+- ``patient``: one of the GP's patients' Observations (``subject=Patient/…``), which the
+  GP's practice wrote: both sides return the same resources, so the difference is the policy
+  predicate alone;
+- ``patient, other org``: the same search by a hospital doctor for a patient in their care
+  (an open encounter) whose Observations the practice wrote, so every row passes the
+  relationship and consent checks rather than the own-organisation one;
 - ``code``: Observations with a code, first page of 50, with an accurate total: the policy
   must narrow the whole table, the hardest case for it.
 
@@ -115,29 +120,45 @@ async def measure(
     store: Store, data_dir: Path, repeats: int
 ) -> dict[str, tuple[float, float, int, int]]:
     app = create_app(store, Settings(data_dir=data_dir))
-    gp = Principal(
-        "gp-1", Role.CLINICIAN, ScopeSet.parse("user/*.rs"), org=PRACTICES[0], practitioner="gp-1"
-    )
+    clinicians = {
+        "gp": Principal(
+            "gp-1",
+            Role.CLINICIAN,
+            ScopeSet.parse("user/*.rs"),
+            org=PRACTICES[0],
+            practitioner="gp-1",
+        ),
+        "hospital": Principal(
+            "dr-1", Role.CLINICIAN, ScopeSet.parse("user/*.rs"), org=HOSPITAL, practitioner="dr-1"
+        ),
+    }
     system = Principal("bench", Role.SYSTEM, ScopeSet.parse("system/*.rs"))
     tokens = {
         name: {"Authorization": f"Bearer {dev_token(data_dir, p)}"}
-        for name, p in (("policy", gp), ("system", system))
+        for name, p in (*clinicians.items(), ("system", system))
     }
+    # name -> (the clinician on the policy side, the search); p13 has an open encounter at the
+    # hospital (every tenth person from p3 does) and is registered at practice 4.
     searches = {
-        "patient": {"subject": "Patient/p10"},
-        "code": {"code": "http://loinc.org|8867-4", "_count": "50", "_total": "accurate"},
+        "patient": ("gp", {"subject": "Patient/p10"}),
+        "patient, other org": ("hospital", {"subject": "Patient/p13"}),
+        "code": (
+            "gp",
+            {"code": "http://loinc.org|8867-4", "_count": "50", "_total": "accurate"},
+        ),
     }
     results: dict[str, tuple[float, float, int, int]] = {}
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-        for name, params in searches.items():
+        for name, (clinician, params) in searches.items():
+            side_token = {"policy": tokens[clinician], "system": tokens["system"]}
             timings: dict[str, list[float]] = {"policy": [], "system": []}
             totals: dict[str, int] = {}
             for round_ in range(repeats + 5):
                 for side in ("policy", "system") if round_ % 2 == 0 else ("system", "policy"):
                     start = time.perf_counter()
                     response = await client.get(
-                        "/fhir/Observation", params=params, headers=tokens[side]
+                        "/fhir/Observation", params=params, headers=side_token[side]
                     )
                     elapsed = time.perf_counter() - start
                     response.raise_for_status()
@@ -165,12 +186,14 @@ def main() -> None:
     rows: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp)
-        targets = [("SQLite", f"sqlite:///{data_dir / 'record.db'}", None)]
+        targets: list[tuple[str, str, str | None]] = [
+            ("SQLite", f"sqlite:///{data_dir / 'record.db'}", None)
+        ]
         if args.postgres:
-            schema = f"bench_access_{uuid.uuid4().hex[:8]}"
+            named = f"bench_access_{uuid.uuid4().hex[:8]}"
             sep = "&" if "?" in args.postgres else "?"
             targets.append(
-                ("PostgreSQL", f"{args.postgres}{sep}options=-csearch_path%3D{schema}", schema)
+                ("PostgreSQL", f"{args.postgres}{sep}options=-csearch_path%3D{named}", named)
             )
         for label, url, schema in targets:
             if schema:
@@ -199,7 +222,7 @@ def main() -> None:
         f"median of {args.repeats} requests per side\n"
     )
     print(
-        "| store | search | GP token, policy applied (entries) "
+        "| store | search | clinician's token, policy applied (entries) "
         "| system token, unrestricted (entries) | overhead |"
     )
     print("|---|---|---|---|---|")

@@ -163,6 +163,10 @@ def test_break_glass_grants_time_limited_audited_access(
     purposes = [e["purposeOfEvent"][0] for e in about]
     assert all(p["coding"][0]["code"] == "BTG" for p in purposes[:3])
     assert purposes[0]["text"] == "unconscious in A&E, no records"
+    # While that grant is live, a request about someone the GP cares for is not under it.
+    http.get("/fhir/Observation", params={"subject": "Patient/reg"}, headers=gp)
+    latest = audit.entries_about(store, "reg")[0].event
+    assert latest["purposeOfEvent"][0]["coding"][0]["code"] == "TREAT"
     # Listed for review: an admin sees every grant, the GP their own.
     review = http.get("/access/break-glass", headers=bearer(data_dir, "admin")).json()["grants"]
     assert [(g["patient_id"], g["subject"], g["active"]) for g in review] == [

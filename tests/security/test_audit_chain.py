@@ -141,3 +141,30 @@ def test_audit_verify_command(store: Store, store_url: str) -> None:
     broken = runner.invoke(app, ["audit", "verify", "--db", store_url])
     assert broken.exit_code == 1
     assert "entry 7 removed" in broken.output
+
+
+def test_an_entry_built_in_the_appending_transaction_reads_its_probe(store_url: str) -> None:
+    opened = open_store(store_url, extensions=[audit.EXTENSION])
+    seen: list[int] = []
+
+    def build(tx: object, value: int) -> dict[str, object]:
+        seen.append(int(value))
+        return audit.audit_event(
+            recorded=f"2026-01-02T00:00:0{len(seen)}.000000+00:00",
+            who=audit.Who(subject="user-1", role="clinician"),
+            interaction="search-type",
+            action="E",
+            method="GET",
+            path="/fhir/Observation",
+            status=200,
+        )
+
+    # The chain's length so far: read with the head, or alone for the very first entry.
+    probe = ("SELECT COUNT(*) FROM access_audit WHERE recorded < ?", ["2027"])
+    try:
+        audit.append(opened, build, ["p1"], probe)
+        audit.append(opened, build, ["p1"], probe)
+        assert seen == [0, 1]
+        assert audit.verify(opened).entries == 2
+    finally:
+        opened.close()

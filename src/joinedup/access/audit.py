@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,14 +73,29 @@ class AuditEntry:
     hash: str
 
 
-def append(store: Store, event: dict[str, Any], patients: Iterable[str] = ()) -> AuditEntry:
-    """Add ``event`` (an AuditEvent with ``recorded`` set) to the end of the chain."""
-    text = canonical(event)
+#: A scalar SQL subquery and its ``?`` parameters.
+Probe = tuple[str, list[Any]]
+
+
+def append(
+    store: Store,
+    event: dict[str, Any] | Callable[[Transaction, Any], dict[str, Any]],
+    patients: Iterable[str] = (),
+    probe: Probe | None = None,
+) -> AuditEntry:
+    """Add ``event`` (an AuditEvent with ``recorded`` set) to the end of the chain.
+
+    ``event`` may instead be a function that builds the entry inside the appending
+    transaction, from that transaction and the value of ``probe``: a fact the entry records
+    (whether the user holds a live break-glass grant) read in the statement that reads the
+    chain's head, so that it costs no round trip of its own."""
     with _APPEND_LOCK, store.transaction() as tx:
         if tx.dialect == "postgresql":
             tx.execute("SELECT pg_advisory_xact_lock(?)", [_ADVISORY_KEY])
-        last = tx.execute("SELECT seq, hash FROM access_audit ORDER BY seq DESC LIMIT 1")
-        seq, prev = (last[0][0] + 1, last[0][1]) if last else (1, GENESIS)
+        seq, prev, found = _head(tx, probe)
+        if callable(event):
+            event = event(tx, found)
+        text = canonical(event)
         digest = entry_hash(seq, prev, text)
         tx.execute(
             "INSERT INTO access_audit (seq, recorded, entry, prev_hash, hash)"
@@ -92,6 +107,20 @@ def append(store: Store, event: dict[str, Any], patients: Iterable[str] = ()) ->
                 "INSERT INTO access_audit_patient (seq, patient_id) VALUES (?, ?)", [seq, patient]
             )
     return AuditEntry(seq, event["recorded"], event, digest)
+
+
+def _head(tx: Transaction, probe: Probe | None) -> tuple[int, str, Any]:
+    """The next entry's number, the hash it follows, and the value of ``probe`` (or None)."""
+    # The probe's text comes from the caller's code, never from a request (S608).
+    extra, params = (f", ({probe[0]})", probe[1]) if probe is not None else ("", [])
+    head = f"SELECT seq, hash{extra} FROM access_audit ORDER BY seq DESC LIMIT 1"  # noqa: S608
+    rows = tx.execute(head, params)
+    if rows:
+        return rows[0][0] + 1, rows[0][1], rows[0][2] if probe is not None else None
+    if probe is None:
+        return 1, GENESIS, None
+    # The first entry of all: there is no head to read the probe with.
+    return 1, GENESIS, tx.execute(f"SELECT ({probe[0]})", probe[1])[0][0]
 
 
 def entries_about(store: Store, patient_id: str, limit: int = 200) -> list[AuditEntry]:

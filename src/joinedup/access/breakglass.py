@@ -8,13 +8,14 @@ person's own page) and every request made under it is audited with the reason.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from joinedup.access.principal import DIRECT_CARE, Principal
 from joinedup.access.references import format_instant
 from joinedup.fhir.outcome import FHIRError
-from joinedup.store.base import Store, StoreExtension
+from joinedup.store.base import Store, StoreExtension, Transaction
 
 MIN_REASON_LENGTH = 10
 
@@ -25,6 +26,8 @@ _TABLES = [
     " started TEXT NOT NULL, expires TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS access_breakglass_patient"
     " ON access_breakglass (patient_id, subject, expires)",
+    # The audit asks, for every direct-care request, whether the user holds a live grant.
+    "CREATE INDEX IF NOT EXISTS access_breakglass_subject ON access_breakglass (subject, expires)",
 ]
 
 EXTENSION = StoreExtension(name="access-breakglass", ddl={"sqlite": _TABLES, "postgresql": _TABLES})
@@ -106,6 +109,37 @@ def grants(
     active_at: datetime | None = None,
 ) -> list[BreakGlass]:
     """Grants newest first: all (for review), one person's, or one user's active ones."""
+    with store.transaction() as tx:
+        return _grants(tx, patient_id=patient_id, subject=subject, active_at=active_at)
+
+
+def live_probe(subject: str, at: datetime) -> tuple[str, list[str]]:
+    """A scalar subquery: 1 if ``subject`` holds any grant live at ``at``, else NULL. The audit
+    reads it with the chain's head, so the usual answer (none) costs no round trip."""
+    return (
+        "SELECT 1 FROM access_breakglass WHERE subject = ? AND expires > ? LIMIT 1",
+        [subject, format_instant(at)],
+    )
+
+
+def reason_under(
+    tx: Transaction, subject: str, patients: Collection[str], at: datetime
+) -> str | None:
+    """The reason of ``subject``'s newest grant live at ``at`` for any of ``patients`` — the
+    grant a request about them ran under — or None, read in the caller's transaction."""
+    for found in _grants(tx, subject=subject, active_at=at):
+        if found.patient_id in patients:
+            return found.reason
+    return None
+
+
+def _grants(
+    tx: Transaction,
+    *,
+    patient_id: str | None = None,
+    subject: str | None = None,
+    active_at: datetime | None = None,
+) -> list[BreakGlass]:
     where: list[str] = []
     params: list[str] = []
     if patient_id is not None:
@@ -123,6 +157,4 @@ def grants(
         + (" WHERE " + " AND ".join(where) if where else "")
         + " ORDER BY started DESC"
     )
-    with store.transaction() as tx:
-        rows = tx.execute(sql, params)
-    return [BreakGlass(*row) for row in rows]
+    return [BreakGlass(*row) for row in tx.execute(sql, params)]

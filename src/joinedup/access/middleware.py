@@ -315,21 +315,25 @@ class AccessMiddleware:
         patients |= set(state.get("audit_patients", ()))
         entities = [*entities, *state.get("audit_entities", ())]
 
-        def write() -> None:
-            nonlocal purpose, reason
-            if (
-                principal is not None
-                and principal.role in DIRECT_CARE
-                and patients
-                and purpose != "BTG"
-            ):
-                active = breakglass.grants(
-                    self.store, subject=principal.subject, active_at=record.now
-                )
-                under = [g for g in active if g.patient_id in patients]
-                if under:
-                    purpose, reason = "BTG", under[0].reason
-            event = audit.audit_event(
+        # A direct-care user's request about people is audited as break-glass when it ran
+        # under one of their grants for one of them.
+        grantee = (
+            principal.subject
+            if principal is not None
+            and principal.role in DIRECT_CARE
+            and patients
+            and purpose != "BTG"
+            else None
+        )
+        probe = None if grantee is None else breakglass.live_probe(grantee, record.now)
+
+        def event(tx: Transaction, live_grant: Any) -> dict[str, Any]:
+            why, because = purpose, reason
+            if grantee is not None and live_grant is not None:
+                granted = breakglass.reason_under(tx, grantee, patients, record.now)
+                if granted is not None:
+                    why, because = "BTG", granted
+            return audit.audit_event(
                 recorded=format_instant(record.now),
                 who=None if principal is None else _who(principal),
                 interaction=record.interaction.name,
@@ -339,11 +343,15 @@ class AccessMiddleware:
                 status=status,
                 entities=entities,
                 query_names=record.query_names,
-                purpose=purpose,
-                reason=reason,
+                purpose=why,
+                reason=because,
                 outcome_text=record.outcome_text,
             )
-            entry = audit.append(self.store, event, patients)
+
+        def write() -> None:
+            # Whether the user holds a live grant is read with the chain's head, in the audit's
+            # own transaction; only then is the grant looked up (docs/access.md, Overhead).
+            entry = audit.append(self.store, event, patients, probe)
             self.checkpointer.after_append(entry, record.now)
 
         await anyio.to_thread.run_sync(write)

@@ -28,11 +28,14 @@ for both, as their scopes allow.
 
 from __future__ import annotations
 
+import functools
+import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import Enum
 from typing import Any
 
 import orjson
@@ -229,6 +232,30 @@ def _no_scope(permission: Permission, what: str) -> str:
 
 
 @dataclass(frozen=True)
+class _Rule:
+    """What the restriction's text depends on: everything but the request's instant."""
+
+    principal: Principal
+    keys: OrgKeys
+    restricted_labels: tuple[str, ...]
+
+
+class _Instant(Enum):
+    """Stand-ins in a cached text's parameters for the instants each request binds."""
+
+    NOW = "now"
+    CUTOFF = "cutoff"
+
+
+@functools.lru_cache(maxsize=1024)
+def _shaped(rule: _Rule, dialect: str, alias: str, wide: bool) -> tuple[str, tuple[Any, ...]]:
+    """The restriction's text and parameters (the instants as stand-ins). A user's requests
+    share them, so the text is built (67 µs) once per user and shape, not for every request."""
+    builder = _Sql(dialect, alias, wide=wide)
+    return builder.visible(rule), tuple(builder.params)
+
+
+@dataclass(frozen=True)
 class PolicyRestriction:
     """The store restriction for one request (see :class:`joinedup.store.base.Restriction`)."""
 
@@ -239,9 +266,6 @@ class PolicyRestriction:
     cutoff: str
     """Episodes, encounters and referrals that ended before this no longer bind."""
     restricted_labels: tuple[str, ...]
-    _cache: dict[tuple[str, str, bool], tuple[str, list[Any]]] = field(
-        default_factory=dict, compare=False, repr=False
-    )
 
     def sql(self, dialect: str, alias: str) -> tuple[str, list[Any]]:
         return self._built(dialect, alias, wide=False)
@@ -251,12 +275,10 @@ class PolicyRestriction:
         return self._built(dialect, alias, wide=True)
 
     def _built(self, dialect: str, alias: str, *, wide: bool) -> tuple[str, list[Any]]:
-        cached = self._cache.get((dialect, alias, wide))
-        if cached is None:
-            builder = _Sql(dialect, alias, wide=wide)
-            cached = (builder.visible(self), builder.params)
-            self._cache[(dialect, alias, wide)] = cached
-        return cached[0], list(cached[1])
+        rule = _Rule(self.principal, self.keys, self.restricted_labels)
+        text, params = _shaped(rule, dialect, alias, wide)
+        instants = {_Instant.NOW: self.now, _Instant.CUTOFF: self.cutoff}
+        return text, [instants[p] if isinstance(p, _Instant) else p for p in params]
 
 
 def restriction_for(
@@ -281,11 +303,19 @@ def _readable_types(principal: Principal) -> frozenset[str]:
     return _scope_types(principal, Permission.READ) | _scope_types(principal, Permission.SEARCH)
 
 
+#: What a constant of this module may look like to be spliced into the text as a literal.
+_LITERAL = re.compile(r"[A-Za-z][A-Za-z-]*")
+
+
 class _Sql:
     """Builds the predicate text and its ``?`` parameters in one left-to-right pass.
 
-    Only table and alias names from this module are spliced into the text; every value is a
-    bound parameter (hence the S608 waivers below)."""
+    Only table and alias names and this module's own constants (resource type names, the
+    relationship and consent kinds) are spliced into the text; every value that comes from
+    the principal, the configuration or the request is a bound parameter (hence the S608
+    waivers below). The constants are literals because a text with more than 50 parameters is
+    parsed again by psycopg on every execution (its statement cache skips such texts), which
+    cost a person-level search ≈ 0.3 ms on PostgreSQL (docs/access.md, Overhead)."""
 
     def __init__(self, dialect: str, alias: str, *, wide: bool) -> None:
         self.dialect = dialect
@@ -304,6 +334,16 @@ class _Sql:
             return "1 = 0"
         return f"{column} IN ({', '.join(self.value(v) for v in sorted(values))})"
 
+    @staticmethod
+    def literal(value: str) -> str:
+        if not _LITERAL.fullmatch(value):
+            raise ValueError(f"not a name to splice into SQL: {value!r}")
+        return f"'{value}'"
+
+    def among_names(self, column: str, names: frozenset[str]) -> str:
+        """``column`` is one of this module's fixed ``names`` (spliced as literals)."""
+        return f"{column} IN ({', '.join(self.literal(n) for n in sorted(names))})"
+
     def in_compartment(self) -> str:
         return (
             f"EXISTS (SELECT 1 FROM patient_compartment {self.r}_pc0"  # noqa: S608
@@ -319,16 +359,16 @@ class _Sql:
             f"(CASE WHEN {self.in_compartment()}"  # noqa: S608
             f" THEN NOT EXISTS (SELECT 1 FROM patient_compartment {self.pc}"
             f" WHERE {self.pc}.resource_pk = {self.r}.pk AND NOT ({condition}))"
-            f" ELSE {self.among(f'{self.r}.resource_type', DIRECTORY_TYPES)} END)"
+            f" ELSE {self.among_names(f'{self.r}.resource_type', DIRECTORY_TYPES)} END)"
         )
 
     def directory(self) -> str:
         return (
-            f"({self.among(f'{self.r}.resource_type', DIRECTORY_TYPES)}"
+            f"({self.among_names(f'{self.r}.resource_type', DIRECTORY_TYPES)}"
             f" AND NOT {self.in_compartment()})"
         )
 
-    def visible(self, rule: PolicyRestriction) -> str:
+    def visible(self, rule: _Rule) -> str:
         principal = rule.principal
         types = self.type_scope(principal)
         role = principal.role
@@ -373,10 +413,10 @@ class _Sql:
                 parts.append(f"({of_type} AND {mine})")
         return "(" + " OR ".join(parts) + ")" if parts else "1 = 0"
 
-    def own(self, rule: PolicyRestriction) -> str:
+    def own(self, rule: _Rule) -> str:
         return self.among(f"{self.r}.source_org", rule.keys.source)
 
-    def person_set(self, rule: PolicyRestriction) -> str:
+    def person_set(self, rule: _Rule) -> str:
         """The direct-care rows as a set probe and an exact check, for whole-type searches.
 
         The row-by-row shape searches the compartment twice for every row the organisation did
@@ -396,7 +436,7 @@ class _Sql:
             f" WHERE {self.one_of(f'{cp}0.patient_id', self.related_people(rule, f'{cp}0_rel'))}"
             f" UNION ALL SELECT {cp}1.resource_pk FROM patient_compartment {cp}1"
             f" WHERE {self.one_of(f'{cp}1.patient_id', self.granted_people(rule, f'{cp}1_bg'))})"
-            f" OR {self.among(f'{r}.resource_type', DIRECTORY_TYPES)})"
+            f" OR {self.among_names(f'{r}.resource_type', DIRECTORY_TYPES)})"
         )
         exact = (
             f"({self.own(rule)} OR NOT EXISTS (SELECT 1 FROM patient_compartment {pc}"  # noqa: S608
@@ -404,18 +444,32 @@ class _Sql:
         )
         return f"({candidate} AND {exact})"
 
-    def related(self, rule: PolicyRestriction, column: str) -> str:
+    def related(self, rule: _Rule, column: str) -> str:
         """``column`` (a patient id) is someone the principal has a legitimate relationship
-        with. The set does not depend on the row, so both databases build it once per query
-        and probe it, instead of searching the table again for every candidate row."""
-        people = self.related_people(rule, f"{column.split('.')[0]}_rel")
-        return f"{column} IN ({people})"
+        with. Set-shaped, the set of everyone related is built once per query and probed: a
+        whole-type search meets many rows of many people. Row by row, the person's own
+        relationships are probed through their index, so the few rows of a narrowed search,
+        a read or an ``$everything`` cost a few index probes each, however large the
+        principal's panel (building the panel's set cost a person-level search 0.6 ms of
+        PostgreSQL execution here, and grows with the panel; docs/access.md, Overhead)."""
+        rel = f"{column.split('.')[0]}_rel"
+        if self.wide:
+            return f"{column} IN ({self.related_people(rule, rel)})"
+        return (
+            f"EXISTS (SELECT 1 FROM access_relationship {rel}"  # noqa: S608
+            f" WHERE {rel}.patient_id = {column} AND ({self.relationship(rule, rel)}))"
+        )
 
-    def granted(self, rule: PolicyRestriction, column: str) -> str:
+    def granted(self, rule: _Rule, column: str) -> str:
         """``column`` (a patient id) is someone the principal holds a live break-glass grant
-        for (a set, as in :meth:`related`)."""
-        people = self.granted_people(rule, f"{column.split('.')[0]}_bg")
-        return f"{column} IN ({people})"
+        for (a set or a probe, as in :meth:`related`)."""
+        bg = f"{column.split('.')[0]}_bg"
+        if self.wide:
+            return f"{column} IN ({self.granted_people(rule, bg)})"
+        return (
+            f"EXISTS (SELECT 1 FROM access_breakglass {bg}"  # noqa: S608
+            f" WHERE {bg}.patient_id = {column} AND {self.live_grant(rule, bg)})"
+        )
 
     def one_of(self, column: str, people: str) -> str:
         """``column`` is one of ``people`` (a subquery), looked up through ``column``'s index.
@@ -426,8 +480,15 @@ class _Sql:
             return f"{column} = ANY (ARRAY({people}))"
         return f"{column} IN ({people})"
 
-    def related_people(self, rule: PolicyRestriction, rel: str) -> str:
+    def related_people(self, rule: _Rule, rel: str) -> str:
         """The ids of the people the principal has a legitimate relationship with."""
+        return (
+            f"SELECT {rel}.patient_id FROM access_relationship {rel}"  # noqa: S608
+            f" WHERE {self.relationship(rule, rel)}"
+        )
+
+    def relationship(self, rule: _Rule, rel: str) -> str:
+        """The ``access_relationship`` row ``rel`` binds the principal."""
         principal, keys = rule.principal, rule.keys
         staff = tuple(
             ref
@@ -438,25 +499,30 @@ class _Sql:
             if ref
         )
         return (
-            f"SELECT {rel}.patient_id FROM access_relationship {rel}"  # noqa: S608
-            f" WHERE ({rel}.kind = {self.value(REGISTERED)}"
+            f"({rel}.kind = {self.literal(REGISTERED)}"
             f" AND ({self.among(f'{rel}.org', keys.registered)}"
             f" OR {self.among(f'{rel}.practitioner', staff)}))"
-            f" OR ({rel}.kind <> {self.value(REGISTERED)}"
+            f" OR ({rel}.kind <> {self.literal(REGISTERED)}"
             f" AND ({self.among(f'{rel}.org', keys.own)}"
             f" OR {self.among(f'{rel}.practitioner', staff)})"
-            f" AND ({rel}.ended IS NULL OR {rel}.ended >= {self.value(rule.cutoff)}))"
+            f" AND ({rel}.ended IS NULL OR {rel}.ended >= {self.value(_Instant.CUTOFF)}))"
         )
 
-    def granted_people(self, rule: PolicyRestriction, bg: str) -> str:
+    def granted_people(self, rule: _Rule, bg: str) -> str:
         """The ids of the people the principal holds a live break-glass grant for."""
         return (
             f"SELECT {bg}.patient_id FROM access_breakglass {bg}"  # noqa: S608
-            f" WHERE {bg}.subject = {self.value(rule.principal.subject)}"
-            f" AND {bg}.expires > {self.value(rule.now)}"
+            f" WHERE {self.live_grant(rule, bg)}"
         )
 
-    def direct_care(self, rule: PolicyRestriction) -> str:
+    def live_grant(self, rule: _Rule, bg: str) -> str:
+        """The ``access_breakglass`` row ``bg`` is the principal's and has not expired."""
+        return (
+            f"{bg}.subject = {self.value(rule.principal.subject)}"
+            f" AND {bg}.expires > {self.value(_Instant.NOW)}"
+        )
+
+    def direct_care(self, rule: _Rule) -> str:
         """Over ``{alias}_pc.patient_id``: a relationship or break-glass, and the choices."""
         keys = rule.keys
         r, pc = self.r, self.pc
@@ -466,18 +532,28 @@ class _Sql:
             f" OR {self.granted(rule, f'{pc}.patient_id')})"
         )
         label = f"{sec}.system || '|' || {sec}.code"
+        withheld = (
+            f"{ch}.kind = {self.literal(DECLINE_SHARING)}"
+            f" OR ({ch}.kind = {self.literal(DENY_ORG)} AND {self.among(f'{ch}.value', keys.own)})"
+        )
+        # Who withholds their record from the organisation: a set or a probe, as in related.
+        shared = (
+            f"{pc}.patient_id NOT IN (SELECT {ch}.patient_id FROM access_consent {ch}"  # noqa: S608
+            f" WHERE {withheld})"
+            if self.wide
+            else f"NOT EXISTS (SELECT 1 FROM access_consent {ch}"  # noqa: S608
+            f" WHERE {ch}.patient_id = {pc}.patient_id AND ({withheld}))"
+        )
         # Labels are looked up from the row first: most rows have none, so this is one probe.
         choices = (
-            f"({r}.resource_type = {self.value('Consent')}"  # noqa: S608
-            f" OR ({pc}.patient_id NOT IN (SELECT {ch}.patient_id FROM access_consent {ch}"
-            f" WHERE {ch}.kind = {self.value(DECLINE_SHARING)}"
-            f" OR ({ch}.kind = {self.value(DENY_ORG)} AND {self.among(f'{ch}.value', keys.own)}))"
+            f"({r}.resource_type = {self.literal('Consent')}"  # noqa: S608
+            f" OR ({shared}"
             f" AND NOT EXISTS (SELECT 1 FROM resource_security {sec}"
             f" WHERE {sec}.resource_pk = {r}.pk"
             f" AND ({self.among(label, frozenset(rule.restricted_labels))}"
             f" OR EXISTS (SELECT 1 FROM access_consent {ch}"
             f" WHERE {ch}.patient_id = {pc}.patient_id"
-            f" AND {ch}.kind = {self.value(RESTRICTED_LABEL)} AND {ch}.value = {label})))))"
+            f" AND {ch}.kind = {self.literal(RESTRICTED_LABEL)} AND {ch}.value = {label})))))"
         )
         return f"({seen} AND {choices})"
 
