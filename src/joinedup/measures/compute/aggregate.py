@@ -2,10 +2,10 @@
 
 Each measure is one query: its numerator and denominator SQL run once each, the numerator's
 units are collapsed to one row per person and period (how many units that person has: the
-count Dobson's variance squares), both sides are joined to ``person`` once, and one
-``GROUPING SETS`` aggregate counts every breakdown — and, for standardised measures, every
-ESP 2013 age band — at the same time. Nothing about a person leaves DuckDB, except the unit
-values of a ``mean`` measure, whose t interval needs them.
+count Dobson's variance squares), both sides are summed per person cell and age band
+(:mod:`.cells`), and one ``GROUPING SETS`` aggregate over the cells counts every breakdown —
+and, for standardised measures, every ESP 2013 age band — at the same time. Nothing about a
+person leaves DuckDB, except the unit values of a ``mean`` measure, whose t interval needs them.
 """
 
 from __future__ import annotations
@@ -19,21 +19,26 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+from joinedup.measures.compute.cells import (
+    denominator_cells,
+    forget_denominators,
+    install_cells,
+    numerator_cells_sql,
+    unit_cells_sql,
+)
 from joinedup.measures.compute.periods import Period
 from joinedup.measures.definitions import MeasureDefinition, MeasureType
 
-#: The ESP 2013 five-year band of the age at the period start, as its index 0 (0-4) .. 18 (90+):
-#: grouping by a small integer is cheaper than by the band's label.
-BAND_INDEX_SQL = "least(greatest(0, age_at(pe.birth_date, u.period_start)) // 5, 18)"
 BAND_LABEL_SQL = "age_band({} * 5)"
-#: Breakdown -> SQL of its group key over the person row (``pe``) and the unit (``u``).
+#: Breakdown -> SQL of its group key over the cell's person columns (``pe``) and the summed
+#: units (``u``, whose ``age`` is the age band index).
 BREAKDOWN_SQL: dict[str, str] = {
     "ics": "'ICS'",
     "place": "pe.place_id",
     "pcn": "pe.pcn_id",
     "practice": "pe.practice_id",
     "imd_quintile": "pe.imd_quintile",
-    "age_band": BAND_INDEX_SQL,
+    "age_band": "u.age",
     "sex": "pe.sex",
     "ethnicity": "pe.ethnic_group",
     # Core20: the most deprived fifth of neighbourhoods nationally (IMD quintile 1) vs the rest.
@@ -54,7 +59,8 @@ def install_periods(
     connection: duckdb.DuckDBPyConnection, periods: Sequence[Period], *, population: bool = True
 ) -> None:
     """(Re)create ``periods`` and, with ``population``, the ``population`` table the measure
-    SQL reads; without it a stale ``population`` is dropped, never left for the wrong periods."""
+    SQL reads (without it a stale ``population`` is dropped, never left for the wrong periods),
+    and the person cells :func:`aggregate` counts by (:func:`install_cells`)."""
     connection.execute(
         """
         CREATE OR REPLACE TEMP TABLE periods AS
@@ -67,11 +73,13 @@ def install_periods(
         install_population(connection)
     else:
         connection.execute("DROP TABLE IF EXISTS population")
+    install_cells(connection)
 
 
 def install_population(connection: duckdb.DuckDBPyConnection) -> None:
     """(Re)create ``population`` for the installed ``periods``: people x periods, the largest
     table, so a run builds it only for the measures that read it (:func:`reads_population`)."""
+    forget_denominators(connection)
     connection.execute(
         """
         CREATE OR REPLACE TEMP TABLE population AS
@@ -121,33 +129,54 @@ def _columns(
     return columns
 
 
-def _units_sql(connection: duckdb.DuckDBPyConnection, measure: MeasureDefinition) -> str:
-    """One row per (period, person) with ``n`` numerator units and ``weight`` of denominator,
-    or for mean/median measures one row per unit with its ``value``."""
+def _numerator_sql(connection: duckdb.DuckDBPyConnection, measure: MeasureDefinition) -> str:
+    """One row per (period, person) with their ``n`` numerator units, or for mean/median
+    measures one row per unit with its ``value``."""
     _columns(connection, measure, "numerator", measure.numerator)
     if measure.type in (MeasureType.mean, MeasureType.median_time):
         return f"""
-            SELECT period_start, person_id, 1 AS n, NULL::DOUBLE AS weight,
-                   CAST(value AS DOUBLE) AS value
+            SELECT period_start, person_id, 1 AS n, CAST(value AS DOUBLE) AS value
             FROM ({measure.numerator})
         """  # noqa: S608 - the measure's own SQL, from its definition file
-    denominator = measure.denominator or ""
-    weighted = "weight" in _columns(connection, measure, "denominator", denominator)
-    weight = "coalesce(CAST(weight AS DOUBLE), 1.0)" if weighted else "1.0"
     return f"""
-        SELECT period_start, person_id, count(*) AS n, NULL::DOUBLE AS weight
+        SELECT period_start, person_id, count(*) AS n
         FROM ({measure.numerator}) GROUP BY period_start, person_id
-        UNION ALL
-        SELECT period_start, person_id, NULL AS n, {weight} AS weight FROM ({denominator})
     """  # noqa: S608 - the measure's own SQL, from its definition file
 
 
-def _labelled_sql(units: str, band: str, wanted: Sequence[str]) -> str:
-    """The units with their age band and one column per breakdown, named after it."""
+def _denominator_sql(connection: duckdb.DuckDBPyConnection, measure: MeasureDefinition) -> str:
+    """One row per denominator unit with its ``weight`` (1 unless the query gives one)."""
+    denominator = measure.denominator or ""
+    weighted = "weight" in _columns(connection, measure, "denominator", denominator)
+    weight = "coalesce(CAST(weight AS DOUBLE), 1.0)" if weighted else "1.0"
+    return f"SELECT period_start, person_id, {weight} AS weight FROM ({denominator})"  # noqa: S608
+
+
+def _cells_sql(
+    connection: duckdb.DuckDBPyConnection, measure: MeasureDefinition, aged: bool
+) -> str:
+    """Both sides of a counted measure summed per period, age band and cell (``n``,
+    ``squares``, ``weight``), or for mean/median measures every unit with its cell."""
+    numerator = _numerator_sql(connection, measure)
+    if measure.type in (MeasureType.mean, MeasureType.median_time):
+        return unit_cells_sql(numerator, aged)
+    try:
+        shared = denominator_cells(connection, _denominator_sql(connection, measure), aged)
+    except duckdb.Error as exc:
+        raise MeasureSQLError(f"measure {measure.id}: denominator: {exc}".splitlines()[0]) from None
+    return f"""
+        {numerator_cells_sql(numerator, aged)}
+        UNION ALL
+        SELECT period_start, age, cell, NULL AS n, NULL AS squares, weight FROM "{shared}"
+    """  # noqa: S608
+
+
+def _labelled_sql(cells: str, band: str, wanted: Sequence[str]) -> str:
+    """The cells with their age band and one column per breakdown, named after it."""
     groups = ", ".join(f'{BREAKDOWN_SQL[name]} AS "{name}"' for name in wanted)
     return f"""
-        SELECT u.period_start, u.n, u.weight, u.value, {band} AS band, {groups}
-        FROM ({units}) AS u JOIN person AS pe ON pe.person_id = u.person_id
+        SELECT u.*, {band} AS band, {groups}
+        FROM ({cells}) AS u JOIN _cell AS pe ON pe.cell = u.cell
     """  # noqa: S608
 
 
@@ -184,23 +213,24 @@ def aggregate(
     standardised = measure.standardised
     wanted = [b for b in breakdowns if not (standardised and b == "age_band")]
     counted = measure.type in (MeasureType.mean, MeasureType.median_time)
-    units = _units_sql(connection, measure)
-    if not counted:
-        units = f"SELECT *, NULL::DOUBLE AS value FROM ({units})"  # noqa: S608
-    labelled = _labelled_sql(units, BAND_INDEX_SQL if standardised else "0", wanted)
+    cells = _cells_sql(connection, measure, aged=standardised or "age_band" in wanted)
+    labelled = _labelled_sql(cells, "u.age" if standardised else "0", wanted)
     grouping_sets = ", ".join(f'(period_start, band, "{name}")' for name in wanted)
     # GROUPING(x) is 0 in the rows grouped by x: it tells each result row's breakdown.
     breakdown = " ".join(f"WHEN GROUPING(\"{name}\") = 0 THEN '{name}'" for name in wanted)
     group_id = " ".join(f'WHEN GROUPING("{name}") = 0 THEN {_label(name)}' for name in wanted)
     band = BAND_LABEL_SQL.format("band") if standardised else "''"
-    quantile = f"quantile_cont(value, {measure.quantile})" if counted else "NULL::DOUBLE"
-    denominator = "NULL::DOUBLE" if counted else "sum(weight)"
-    variance = "NULL::DOUBLE" if counted else "coalesce(sum(n * n), 0)"
+    if counted:
+        quantile = f"quantile_cont(value, {measure.quantile})"
+        denominator, squares = "NULL::DOUBLE", "NULL::DOUBLE"
+    else:
+        quantile = "NULL::DOUBLE"
+        denominator, squares = "sum(weight)", "coalesce(sum(squares), 0)"
     counts = f"""
         SELECT CASE {breakdown} END AS breakdown, CASE {group_id} END AS group_id,
                period_start, {band} AS band, CAST(coalesce(sum(n), 0) AS BIGINT) AS numerator,
                {quantile} AS value_quantile, {denominator} AS denominator,
-               CAST({variance} AS DOUBLE) AS variance
+               CAST({squares} AS DOUBLE) AS variance
         FROM ({labelled})
         GROUP BY GROUPING SETS ({grouping_sets})
     """  # noqa: S608

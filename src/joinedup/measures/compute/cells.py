@@ -1,0 +1,110 @@
+"""Units summed per cell: the grain every breakdown count is a sum of.
+
+A person's *cell* is their combination of the attributes the breakdowns read (practice, PCN,
+Place, IMD quintile, sex, ethnic group); with the period and the ESP 2013 age band at its
+start it fixes every breakdown group a unit falls in. Summing units per (period, age band,
+cell) first turns millions of unit rows (population denominators are people x periods) into
+thousands of cells keyed by small integers, and every breakdown is then a sum of whole cells,
+so the counts are exact.
+
+Denominators are often shared (every crude rate and ratio over the whole population reads the
+same person-years), so each distinct denominator query is summed once per set of periods and
+kept in a temporary table until the periods change.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+#: The person columns the breakdowns other than age band read; one cell per combination.
+CELL_COLUMNS = ("practice_id", "pcn_id", "place_id", "imd_quintile", "sex", "ethnic_group")
+#: The ESP 2013 five-year band of the age at the period start, as its index 0 (0-4) .. 18 (90+),
+#: from the unit (``u``) and its person's cell row (``pc``). The age in whole years is the
+#: difference of the two days written as yyyymmdd numbers, integer-divided by 10,000 — what
+#: ``age_at`` computes, with the birthday part read once per person rather than per unit.
+BAND_INDEX_SQL = (
+    "least(greatest(0, (year(u.period_start) * 10000 + month(u.period_start) * 100"
+    " + day(u.period_start) - pc.birth_key) // 10000) // 5, 18)"
+)
+_REGISTRY = "_denominator_cells"
+
+
+def install_cells(connection: duckdb.DuckDBPyConnection) -> None:
+    """(Re)create ``_person_cell`` (each person's cell and birthday as yyyymmdd) and ``_cell``
+    (each cell's person columns) from ``person``, and forget the summed denominators."""
+    columns = ", ".join(CELL_COLUMNS)
+    connection.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _person_cell AS
+        SELECT person_id, year(birth_date) * 10000 + month(birth_date) * 100 + day(birth_date)
+                   AS birth_key,
+               {columns}, dense_rank() OVER (ORDER BY {columns}) AS cell
+        FROM person
+        """  # noqa: S608 - column names from CELL_COLUMNS
+    )
+    connection.execute(
+        f"CREATE OR REPLACE TEMP TABLE _cell AS SELECT DISTINCT cell, {columns} FROM _person_cell"  # noqa: S608
+    )
+    forget_denominators(connection)
+
+
+def forget_denominators(connection: duckdb.DuckDBPyConnection) -> None:
+    """Drop every summed denominator: the periods or the tables they were read from changed."""
+    exists = connection.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = $name",
+        {"name": _REGISTRY},
+    ).fetchall()[0][0]
+    if exists:
+        for (table,) in connection.execute(f"SELECT name FROM {_REGISTRY}").fetchall():  # noqa: S608
+            connection.execute(f'DROP TABLE IF EXISTS "{table}"')
+    connection.execute(
+        f"CREATE OR REPLACE TEMP TABLE {_REGISTRY} (sql VARCHAR, aged BOOLEAN, name VARCHAR)"
+    )
+
+
+def unit_cells_sql(units: str, aged: bool) -> str:
+    """Every unit (``period_start``, ``person_id``, ...) of a person in ``person`` with its
+    ``cell`` and ``age``: the age band index at the period start if ``aged``, else 0."""
+    age = BAND_INDEX_SQL if aged else "0"
+    return f"""
+        SELECT u.*, pc.cell, {age} AS age
+        FROM ({units}) AS u JOIN _person_cell AS pc ON pc.person_id = u.person_id
+    """  # noqa: S608
+
+
+def numerator_cells_sql(units: str, aged: bool) -> str:
+    """Numerator units (one row per period and person with their count ``n``) summed per cell;
+    ``squares`` keeps Dobson's sum over people of their unit count squared."""
+    return f"""
+        SELECT period_start, age, cell, sum(n) AS n, sum(n * n) AS squares,
+               NULL::DOUBLE AS weight
+        FROM ({unit_cells_sql(units, aged)})
+        GROUP BY period_start, age, cell
+    """  # noqa: S608
+
+
+def denominator_cells(connection: duckdb.DuckDBPyConnection, units: str, aged: bool) -> str:
+    """The name of a temporary table of the denominator units (``period_start``,
+    ``person_id``, ``weight``) summed per cell, shared by every measure with the same
+    denominator query until :func:`forget_denominators`."""
+    found = connection.execute(
+        f"SELECT name FROM {_REGISTRY} WHERE sql = $sql AND aged = $aged",  # noqa: S608
+        {"sql": units, "aged": aged},
+    ).fetchall()
+    if found:
+        return str(found[0][0])
+    count = connection.execute(f"SELECT count(*) FROM {_REGISTRY}").fetchall()[0][0]  # noqa: S608
+    name = f"{_REGISTRY}_{count + 1}"
+    connection.execute(
+        f"""
+        CREATE TEMP TABLE "{name}" AS
+        SELECT period_start, age, cell, sum(weight) AS weight
+        FROM ({unit_cells_sql(units, aged)})
+        GROUP BY period_start, age, cell
+        """  # noqa: S608
+    )
+    connection.execute(
+        f"INSERT INTO {_REGISTRY} VALUES ($sql, $aged, $name)",  # noqa: S608
+        {"sql": units, "aged": aged, "name": name},
+    )
+    return name
