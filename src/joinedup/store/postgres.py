@@ -131,4 +131,5 @@ class PostgresStore(SQLStore):
                 db.query(statement)
 
     def close(self) -> None:
+        self._extractor.close()
         self._pool.close()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, closing, contextmanager
 
 import orjson
 
@@ -22,8 +22,9 @@ from joinedup.store.base import (
     StoreExtension,
     Transaction,
 )
-from joinedup.store.database import Database, Row
-from joinedup.store.indexing import INDEX_COLUMNS, index_resource
+from joinedup.store.database import Database
+from joinedup.store.extraction import IndexExtractor, IndexRows
+from joinedup.store.indexing import INDEX_COLUMNS
 from joinedup.store.ranges import now_instant
 from joinedup.store.rows import resource_columns, stored
 from joinedup.store.search.execute import run_search
@@ -31,6 +32,25 @@ from joinedup.store.search.query import SearchQuery
 from joinedup.store.writes import SQLTransaction, check_id, check_type, stamped
 
 BULK_BATCH = 2000
+
+
+def _insert_index_rows(db: Database, parts: list[IndexRows]) -> None:
+    """Insert the rows of several extracted chunks, one statement per table."""
+    if not parts:
+        return
+    for table, columns in INDEX_COLUMNS.items():
+        rows = [row for tables, _, _ in parts for row in tables[table]]
+        db.insert_rows(table, ("resource_pk", *columns), rows)
+    db.insert_rows(
+        "patient_compartment",
+        ("resource_pk", "patient_id"),
+        [row for _, compartment, _ in parts for row in compartment],
+    )
+    db.insert_rows(
+        "resource_security",
+        ("resource_pk", "system", "code"),
+        [row for _, _, security in parts for row in security],
+    )
 
 
 def _runs(pks: list[int]) -> list[tuple[int, int]]:
@@ -50,6 +70,7 @@ class SQLStore(Store):
 
     def __init__(self) -> None:
         self._extensions: list[StoreExtension] = []
+        self._extractor = IndexExtractor()
 
     @abstractmethod
     def _connect(self, *, write: bool) -> AbstractContextManager[Database]:
@@ -61,6 +82,10 @@ class SQLStore(Store):
     def _streaming(self) -> AbstractContextManager[Database]:
         """A read transaction for one long streaming read, on a connection the calling
         thread does not otherwise use (so it may write meanwhile)."""
+
+    def _bulk_connect(self) -> AbstractContextManager[Database]:
+        """The write transaction of a bulk load (a dialect may tune its connection for one)."""
+        return self._connect(write=True)
 
     @abstractmethod
     def _run_ddl(self, statements: Sequence[str]) -> None:
@@ -78,7 +103,7 @@ class SQLStore(Store):
 
     def bulk_load(self, resources: Iterable[Resource], *, source_org: str | None = None) -> int:
         written = 0
-        with self._connect(write=True) as db:
+        with self._bulk_connect() as db:
             tx = SQLTransaction(db, tuple(self._extensions))
             batch: list[Resource] = []
             keys: set[tuple[str, str]] = set()
@@ -127,28 +152,9 @@ class SQLStore(Store):
             return len(batch)
         now = now_instant()
         pks = db.allocate_pks(len(fresh))
-        resource_rows: list[Row] = []
-        index_rows: dict[str, list[Row]] = {table: [] for table in INDEX_COLUMNS}
-        compartment_rows: list[Row] = []
-        security_rows: list[Row] = []
-        versions: list[StoredResource] = []
-        for pk, resource in zip(pks, fresh, strict=True):
-            body = stamped(resource, resource["id"], 1, now)
-            text = orjson.dumps(body).decode()
-            resource_rows.append(
-                (pk, body["resourceType"], body["id"], 1, now, 0, source_org, text)
-            )
-            index = index_resource(body)
-            for table, rows in index.rows.items():
-                index_rows[table].extend((pk, *row) for row in rows)
-            compartment_rows.extend((pk, patient) for patient in index.compartment)
-            security_rows.extend((pk, system, code) for system, code in index.security)
-            if self._extensions:
-                versions.append(
-                    StoredResource(
-                        body["resourceType"], body["id"], 1, now, False, body, source_org, text=text
-                    )
-                )
+        bodies = [stamped(resource, resource["id"], 1, now) for resource in fresh]
+        documents = [orjson.dumps(body) for body in bodies]
+        texts = [document.decode() for document in documents]
         columns = (
             "resource_type",
             "id",
@@ -158,21 +164,42 @@ class SQLStore(Store):
             "source_org",
             "content",
         )
-        db.insert_rows("resource", ("pk", *columns), resource_rows)
-        # History copies the new rows inside the database: the JSON crosses the wire and is
-        # parsed (into JSONB on PostgreSQL) once, not twice.
-        for low, high in _runs(pks):
-            db.query(
-                f"INSERT INTO resource_history ({', '.join(columns)}) "
-                f"SELECT {', '.join(columns)} FROM resource WHERE pk BETWEEN ? AND ? ORDER BY pk",
-                [low, high],
+
+        def write_resources() -> None:
+            db.insert_rows(
+                "resource",
+                ("pk", *columns),
+                [
+                    (pk, body["resourceType"], body["id"], 1, now, 0, source_org, text)
+                    for pk, body, text in zip(pks, bodies, texts, strict=True)
+                ],
             )
-        for table, rows in index_rows.items():
-            db.insert_rows(table, ("resource_pk", *INDEX_COLUMNS[table]), rows)
-        db.insert_rows("patient_compartment", ("resource_pk", "patient_id"), compartment_rows)
-        db.insert_rows("resource_security", ("resource_pk", "system", "code"), security_rows)
-        for version in versions:
-            tx.run_hooks(version, "create")
+            # History copies the new rows inside the database: the JSON crosses the wire and
+            # is parsed (into JSONB on PostgreSQL) once, not twice.
+            for low, high in _runs(pks):
+                db.query(
+                    f"INSERT INTO resource_history ({', '.join(columns)}) SELECT "
+                    f"{', '.join(columns)} FROM resource WHERE pk BETWEEN ? AND ? ORDER BY pk",
+                    [low, high],
+                )
+
+        # SQLite inserts each chunk's rows as it comes (while the worker extracts the next);
+        # on PostgreSQL each COPY costs a round trip, so a batch's rows go in one per table.
+        gather = db.dialect == "postgresql"
+        gathered: list[IndexRows] = []
+        with closing(self._extractor.rows(pks, bodies, documents, write_resources)) as chunks:
+            for part in chunks:
+                if gather:
+                    gathered.append(part)
+                else:
+                    _insert_index_rows(db, [part])
+        _insert_index_rows(db, gathered)
+        if self._extensions:
+            for body, text in zip(bodies, texts, strict=True):
+                version = StoredResource(
+                    body["resourceType"], body["id"], 1, now, False, body, source_org, text=text
+                )
+                tx.run_hooks(version, "create")
         return len(batch)
 
     # --- reads -----------------------------------------------------------------------------------

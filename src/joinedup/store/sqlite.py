@@ -29,6 +29,12 @@ BUSY_TIMEOUT_MS = 120_000
 #: time it has doubled; ANALYZE samples about this many rows per index, so it stays quick.
 ANALYSE_FROM_ROWS = 1_000
 ANALYSIS_LIMIT = 1_000
+#: A bulk load's connection keeps up to 64 MiB of pages (the default is 2 MiB): the index
+#: b-trees it inserts into stay in memory across batches instead of being read back.
+BULK_CACHE_KIB = 65_536
+#: ... and lets the WAL grow to this many pages (the default is 1,000) before copying it into
+#: the database, so a page written by many batches is checkpointed (and synced) once.
+BULK_AUTOCHECKPOINT_PAGES = 10_000
 
 
 class SQLiteDatabase(Database):
@@ -154,6 +160,23 @@ class SQLiteStore(SQLStore):
         return self._session(write)
 
     @contextmanager
+    def _bulk_session(self) -> Iterator[Database]:
+        connection = self._connection()
+        cache = connection.execute("PRAGMA cache_size").fetchone()[0]
+        autocheckpoint = connection.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+        connection.execute(f"PRAGMA cache_size = {-BULK_CACHE_KIB}")
+        connection.execute(f"PRAGMA wal_autocheckpoint = {BULK_AUTOCHECKPOINT_PAGES}")
+        try:
+            with self._session(write=True) as db:
+                yield db
+        finally:
+            connection.execute(f"PRAGMA cache_size = {int(cache)}")
+            connection.execute(f"PRAGMA wal_autocheckpoint = {int(autocheckpoint)}")
+
+    def _bulk_connect(self) -> AbstractContextManager[Database]:
+        return self._bulk_session()
+
+    @contextmanager
     def _stream_session(self) -> Iterator[Database]:
         shared = self._connection()
         if shared.in_transaction:
@@ -178,6 +201,7 @@ class SQLiteStore(SQLStore):
                 db.query(statement)
 
     def close(self) -> None:
+        self._extractor.close()
         with self._all_lock:
             for connection in self._all:
                 connection.close()
