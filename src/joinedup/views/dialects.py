@@ -67,6 +67,8 @@ class Dialect:
     """Whether a parsed number keeps the digits it was written with (``1.0`` vs ``1``)."""
     get_many_name: str | None = None
     """A function reading several members with one parse, if the dialect needs one."""
+    filter_name: str
+    """The function :meth:`filter` calls, by which :meth:`filtered` recognises its result."""
 
     def get_many(self, value: exp.Expression, keys: Sequence[str]) -> exp.Expression:
         """Members ``keys`` of ``value`` as a list (NULL items for absent members)."""
@@ -135,7 +137,19 @@ class Dialect:
         raise NotImplementedError
 
     def filter(self, items: exp.Expression, item: str, keep: exp.Expression) -> exp.Expression:
-        raise NotImplementedError
+        return call(self.filter_name, items, lam(keep, item))
+
+    def filtered(self, items: exp.Expression) -> tuple[exp.Expression, str, exp.Expression] | None:
+        """``(list, item, keep)`` when ``items`` is what :meth:`filter` built, else None."""
+        if not (isinstance(items, exp.Anonymous) and items.name == self.filter_name):
+            return None
+        inner, keep = items.expressions
+        assert isinstance(keep, exp.Lambda)
+        return inner, keep.expressions[0].name, keep.this
+
+    def first(self, items: exp.Expression) -> exp.Expression:
+        """The first item of a list, NULL when it is empty."""
+        return self.element(items, number(1))
 
     def flatten(self, lists: exp.Expression) -> exp.Expression:
         raise NotImplementedError
@@ -278,8 +292,17 @@ class DuckDBDialect(Dialect):
         )
         return call("list_transform", items, lam(body, item, position))
 
-    def filter(self, items: exp.Expression, item: str, keep: exp.Expression) -> exp.Expression:
-        return call("list_filter", items, lam(keep, item))
+    filter_name = "list_filter"
+
+    def first(self, items: exp.Expression) -> exp.Expression:
+        # The first item is NULL for a NULL list as for an empty one, so the empty-list
+        # default of a column read (a copy of every list) is not needed here.
+        items = _nullable(items)
+        # list_any_value skips NULLs itself, so a filter dropping them is a lambda saved.
+        parts = self.filtered(items)
+        if parts is not None and parts[2] == exp.Not(this=is_null(var(parts[1]))):
+            return call("list_any_value", parts[0])
+        return super().first(items)
 
     def flatten(self, lists: exp.Expression) -> exp.Expression:
         return call("flatten", lists)
@@ -322,6 +345,22 @@ class DuckDBDialect(Dialect):
     def last_day(self, year_month: exp.Expression) -> exp.Expression:
         first = cast(exp.DPipe(this=year_month, expression=text("-01")), "DATE")
         return call("strftime", call("last_day", first), text("%d"))
+
+
+_NULL_IN_NULL_OUT = frozenset({"list_transform", "list_filter", "flatten"})
+
+
+def _nullable(items: exp.Expression) -> exp.Expression:
+    """``items`` without the ``coalesce(list, [])`` at the root of its chain of list functions
+    (each of which gives NULL for NULL): a list that is NULL where ``items`` is empty."""
+    if isinstance(items, exp.Coalesce) and items.expressions == [exp.Array(expressions=[])]:
+        return items.this
+    if isinstance(items, exp.Anonymous) and items.name.lower() in _NULL_IN_NULL_OUT:
+        source, *rest = items.expressions
+        stripped = _nullable(source)
+        if stripped is not source:
+            return exp.Anonymous(this=items.name, expressions=[stripped, *rest])
+    return items
 
 
 class SparkDialect(Dialect):
@@ -401,8 +440,7 @@ class SparkDialect(Dialect):
     ) -> exp.Expression:
         return call("transform", items, lam(body, item, index))
 
-    def filter(self, items: exp.Expression, item: str, keep: exp.Expression) -> exp.Expression:
-        return call("filter", items, lam(keep, item))
+    filter_name = "filter"
 
     def flatten(self, lists: exp.Expression) -> exp.Expression:
         return call("flatten", lists)

@@ -62,6 +62,17 @@ OBSERVATIONS: list[dict[str, Any]] = [
         "code": {"text": "no codings"},
         "valueString": "high",
     },
+    {
+        "resourceType": "Observation",
+        "id": "o3",
+        "status": "final",
+        "code": {"coding": [{"system": "s", "code": "a"}]},
+        "performer": [{"reference": "Practitioner/d1"}, {"reference": "PractitionerRole/r1"}],
+        "component": [
+            {"code": {"coding": [{"code": "x"}]}, "valueQuantity": {"value": 120, "unit": "mm"}},
+            {"code": {"coding": [{"code": "y"}]}, "valueQuantity": {"value": 80}},
+        ],
+    },
 ]
 
 # Each view's rows over the columnar copy must equal the reference engine's.
@@ -91,6 +102,29 @@ VIEWS: dict[str, dict[str, Any]] = {
                     {"name": "has_given", "path": "name.given.exists()", "type": "boolean"},
                     {"name": "no_link", "path": "link.empty()", "type": "boolean"},
                     {"name": "given", "path": "name.given", "collection": True},
+                ]
+            }
+        ],
+    },
+    "where then a field, a key or a primitive; a list of strings equal to one": {
+        "resource": "Observation",
+        "select": [
+            {
+                "column": [
+                    {
+                        "name": "x",
+                        "path": "component.where(code.coding.code = 'x')"
+                        ".value.ofType(Quantity).value.first()",
+                        "type": "decimal",
+                    },
+                    {
+                        "name": "s_code",
+                        "path": "code.coding.where(system = 's').where(code.exists()).code.first()",
+                    },
+                    {"name": "role", "path": "performer.getReferenceKey(PractitionerRole).first()"},
+                    {"name": "is_a", "path": "code.coding.code = 'a'", "type": "boolean"},
+                    {"name": "a_is", "path": "'a' = code.coding.code", "type": "boolean"},
+                    {"name": "not_b", "path": "code.coding.code != 'b'", "type": "boolean"},
                 ]
             }
         ],
@@ -256,8 +290,24 @@ def test_hot_operations_compile_to_struct_access_not_json(folder: Path) -> None:
         }
     )
     sql = DuckDBEngine().compile(view, columnar_copy(Source(folder))).sql().upper()
-    assert "STRUCT_EXTRACT" in sql and "LIST_FILTER" in sql
+    assert "STRUCT_EXTRACT" in sql and "LAMBDA" in sql
     assert "JSON" not in sql
+
+
+def test_where_then_first_is_one_pass_over_the_list(folder: Path) -> None:
+    # The filter, the field and the dropping of NULLs share one lambda; the list read from
+    # the column is not copied into a non-NULL default first.
+    view = parse_view(
+        {
+            "resource": "Observation",
+            "select": [
+                {"column": [{"name": "s", "path": "code.coding.where(system = 's').code.first()"}]}
+            ],
+        }
+    )
+    sql = DuckDBEngine().compile(view, columnar_copy(Source(folder))).sql().upper()
+    assert sql.count("LAMBDA") == 1
+    assert "COALESCE" not in sql
 
 
 def test_json_text_parquet_keeps_the_json_path(folder: Path, tmp_path: Path) -> None:

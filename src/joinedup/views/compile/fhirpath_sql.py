@@ -85,7 +85,16 @@ class PathCompiler:
         if _simple(value):
             return body(value)
         name = self.fresh()
-        return self.dialect.let(value, name, body(var(name)))
+        result = body(var(name))
+        uses = [node for node in result.find_all(exp.Column) if node.name == name]
+        if len(uses) == 1 and _always_evaluated(uses[0], result):
+            # Used once, and whatever else happens: in place it is evaluated exactly as often
+            # (raising the same errors) without the one-item list a binding costs per row.
+            if uses[0] is result:
+                return value
+            uses[0].replace(value)
+            return result
+        return self.dialect.let(value, name, result)
 
     # --- conversions ---
     def null(self, kind: str) -> exp.Expression:
@@ -319,7 +328,7 @@ class PathCompiler:
             return Sql(exp.Not(this=exp.Paren(this=self.boolean(base, "not()"))), "boolean")
         if name == "first":
             if base.kind in LISTS:
-                return base.item(self.dialect.element(base.expr, number(1)))
+                return base.item(self.dialect.first(base.expr))
             return base
         if name == "join":
             separator = (
@@ -462,9 +471,14 @@ class PathCompiler:
         if base.kind == "struct":
             value = self.structs.member(base, "reference").expr
             return Sql(self.bound(value, lambda ref: reference_key(ref, type_name)), "string")
-        item, key = self.fresh(), self.fresh()
-        value = self.structs.member(Sql(var(item), "struct", base.shape), "reference").expr
-        keys = self.dialect.transform(base.expr, item, reference_key(value, type_name))
+        shape = base.shape
+
+        def key_of(item: exp.Expression) -> exp.Expression:
+            value = self.structs.member(Sql(item, "struct", shape), "reference").expr
+            return reference_key(value, type_name)
+
+        key = self.fresh()
+        keys = self.structs.each_kept(base.expr, key_of)
         return Sql(self.dialect.filter(keys, key, exp.Not(this=is_null(var(key)))), "strings")
 
     # --- operators ---
@@ -506,12 +520,40 @@ class PathCompiler:
             return self.null("boolean")
         if left.kind not in LISTS and right.kind not in LISTS:
             return self._compare("=", left, right)
+        one, items = (right, left) if right.kind not in LISTS else (left, right)
+        if items.kind == "strings" and one.kind in SCALARS:
+            return self._equal_one(items, one)
         a, b = (self.as_items(side) for side in (left, right))
         return self.bound(
             a.expr,
             lambda x: self.bound(
                 b.expr, lambda y: self._equal_lists(Sql(x, a.kind), Sql(y, b.kind))
             ),
+        )
+
+    def _equal_one(self, items: Sql, one: Sql) -> exp.Expression:
+        """``items = one`` for a list of strings and a singleton: :meth:`_equal_lists` with
+        the singleton's side known to hold at most one item, so only one side is bound."""
+        wanted = self.scalar(one, "string", "a collection")
+
+        def test(values: exp.Expression, value: exp.Expression) -> exp.Expression:
+            size = self.dialect.length(values)
+            first = self.dialect.element(values, number(1))
+            return case(
+                (
+                    exp.Or(this=is_null(value), expression=exp.EQ(this=size, expression=number(0))),
+                    self.null("boolean"),
+                ),
+                (
+                    exp.EQ(this=size, expression=number(1)),
+                    self._compare("=", Sql(first, "string"), Sql(value, "string")),
+                ),
+                # Two or more strings (never NULL) against one: unequal lists.
+                default=exp.false(),
+            )
+
+        return self.bound(
+            items.expr, lambda values: self.bound(wanted, lambda value: test(values, value))
         )
 
     def _equal_lists(self, *lists: Sql) -> exp.Expression:
@@ -614,6 +656,20 @@ def _comparison(op: str, a: exp.Expression, b: exp.Expression) -> exp.Expression
 
 def with_focus(scope: Scope, focus: Sql, row_index: exp.Expression) -> Scope:
     return replace(scope, focus=focus, row_index=row_index, resource_type=None, raw=None)
+
+
+_CONDITIONAL = (exp.Case, exp.If, exp.Lambda, exp.Coalesce, exp.And, exp.Or)
+"""Nodes that may evaluate a child never, or once per list item."""
+
+
+def _always_evaluated(node: exp.Expr, root: exp.Expression) -> bool:
+    """Whether ``node`` is evaluated once whenever ``root`` is (no conditional between)."""
+    step = node
+    while step is not root and step.parent is not None:
+        if isinstance(step.parent, _CONDITIONAL):
+            return False
+        step = step.parent
+    return True
 
 
 def _simple(value: exp.Expression) -> bool:

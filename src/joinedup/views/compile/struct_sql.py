@@ -15,11 +15,14 @@ from sqlglot import exp
 
 from joinedup.views.compile.kinds import EMPTY, Sql
 from joinedup.views.compile.shapes import ListOf, Shape, Struct
-from joinedup.views.dialects import Dialect, is_null, var
+from joinedup.views.dialects import Dialect, case, is_null, var
 
 ROW = exp.column("resource_row")
 """Stands for the resource of a columnar source: its members are the row's columns, and where
 it is used as a whole it becomes a struct of them (:func:`spell_row`)."""
+
+_PRESENT_ONLY = frozenset({"string", "integer", "boolean"})
+"""Primitive shapes whose values :meth:`StructAccess._values` keeps one per present item."""
 
 Bind = Callable[[exp.Expression, Callable[[exp.Expression], exp.Expression]], exp.Expression]
 
@@ -41,9 +44,36 @@ class StructAccess:
             return EMPTY
         if base.kind == "struct":
             return self._value(self._field(base.expr, name), shape)
+        return self._values(self._each_field(base.expr, name, shape), shape, sparse=True)
+
+    def _each_field(self, items: exp.Expression, name: str, shape: Shape) -> exp.Expression:
+        """Field ``name`` of each struct of ``items``, NULL where absent."""
+        if isinstance(shape, Struct) or shape in _PRESENT_ONLY:
+            return self.each_kept(items, lambda one: self._field(one, name))
         item = self.fresh()
-        values = self.dialect.transform(base.expr, item, self._field(var(item), name))
-        return self._values(values, shape, sparse=True)
+        return self.dialect.transform(items, item, self._field(var(item), name))
+
+    def each_kept(
+        self, items: exp.Expression, body: Callable[[exp.Expression], exp.Expression]
+    ) -> exp.Expression:
+        """``body`` of each item of ``items``, for a caller that drops the NULLs it gives.
+
+        Over ``where(...)``'s filter (and a filter of NULLs under it), the conditions go into
+        the same lambda as ``body``, a dropped item giving NULL: one pass over the list, not
+        two or three. Nested CASEs test each condition only where the one under it held, as
+        the filters did.
+        """
+        parts = self.dialect.filtered(items)
+        if parts is None:
+            item = self.fresh()
+            return self.dialect.transform(items, item, body(var(item)))
+        inner, item, keep = parts
+        value = case((keep, body(var(item))))
+        under = self.dialect.filtered(inner)
+        if under is not None:
+            inner, other, first_keep = under
+            value = case((_renamed(first_keep, other, item), value))
+        return self.dialect.transform(inner, item, value)
 
     def as_json(self, sql: Sql) -> Sql:
         """A typed value as the JSON value (list of JSON values) the JSON path works on; other
@@ -85,6 +115,10 @@ class StructAccess:
             return Sql(self._present(items) if sparse else items, "structs", shape)
         if shape == "string":
             return Sql(self._present(items), "strings")
+        if shape in _PRESENT_ONLY:
+            # One JSON scalar per present item, without the general JSON-to-list conversion.
+            item = self.fresh()
+            return Sql(self._present(d.transform(items, item, d.to_json(var(item)))), "list")
         item = self.fresh()
         lists = d.transform(items, item, d.as_list(self._json(var(item), shape)))
         return Sql(d.flatten(lists), "list")
@@ -95,6 +129,14 @@ class StructAccess:
 
     def _json(self, value: exp.Expression, shape: Shape) -> exp.Expression:
         return value if shape == "json" else self.dialect.to_json(value)
+
+
+def _renamed(body: exp.Expression, old: str, new: str) -> exp.Expression:
+    """A lambda's ``body`` over item variable ``new`` instead of ``old`` (names are fresh, so
+    nothing else in it is called ``old``)."""
+    return body.transform(
+        lambda node: var(new) if isinstance(node, exp.Column) and node.name == old else node
+    )
 
 
 def spell_row(query: exp.Expression, columns: Struct, dialect: Dialect) -> exp.Expression:
