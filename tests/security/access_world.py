@@ -289,6 +289,22 @@ def world_store(url: str) -> Iterator[Store]:
 
 
 @contextmanager
+def world_on(dialect: str, request: Any, tmp_path_factory: Any, name: str) -> Iterator[Store]:
+    """The world loaded into a fresh SQLite file or PostgreSQL schema, for a module fixture
+    parametrised over ``"sqlite"`` and ``"postgresql"``."""
+    if dialect == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp(name) / 'record.db'}"
+        with world_store(url) as opened:
+            yield opened
+        return
+    with (
+        postgres_schema(request.getfixturevalue("postgres_url")) as url,
+        world_store(url) as opened,
+    ):
+        yield opened
+
+
+@contextmanager
 def postgres_schema(base_url: str) -> Iterator[str]:
     """A uniquely named schema for one test module, dropped afterwards."""
     import psycopg

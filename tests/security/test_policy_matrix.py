@@ -17,9 +17,8 @@ from access_world import (
     PERSONAS,
     VISIBLE,
     entries,
-    postgres_schema,
     restriction,
-    world_store,
+    world_on,
 )
 
 from joinedup.access import breakglass
@@ -38,13 +37,7 @@ PATIENTS = sorted(i for i, t in ALL.items() if t == "Patient")
 def store(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Store]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('matrix') / 'record.db'}"
-        with world_store(url) as opened:
-            yield opened
-        return
-    base = request.getfixturevalue("postgres_url")
-    with postgres_schema(base) as url, world_store(url) as opened:
+    with world_on(request.param, request, tmp_path_factory, "matrix") as opened:
         yield opened
 
 
@@ -53,15 +46,7 @@ def write_store(
     store: Store, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Store]:
     """A world of its own for the write cells, so the read cells never see their writes."""
-    if store.dialect == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('writes') / 'record.db'}"
-        with world_store(url) as opened:
-            yield opened
-        return
-    with (
-        postgres_schema(request.getfixturevalue("postgres_url")) as url,
-        world_store(url) as opened,
-    ):
+    with world_on(store.dialect, request, tmp_path_factory, "writes") as opened:
         yield opened
 
 

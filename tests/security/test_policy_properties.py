@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from access_world import GP_A, PERSONAS, VISIBLE, entries, postgres_schema, restriction, world_store
+from access_world import GP_A, PERSONAS, VISIBLE, entries, restriction, world_on
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -64,15 +64,7 @@ def queries(draw: st.DrawFn) -> tuple[str, str, list[tuple[str, str]]]:
 def store(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Store]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('props') / 'record.db'}"
-        with world_store(url) as opened:
-            yield opened
-        return
-    with (
-        postgres_schema(request.getfixturevalue("postgres_url")) as url,
-        world_store(url) as opened,
-    ):
+    with world_on(request.param, request, tmp_path_factory, "props") as opened:
         yield opened
 
 

@@ -12,9 +12,8 @@ from access_world import (
     VISIBLE,
     entries,
     load,
-    postgres_schema,
     restriction,
-    world_store,
+    world_on,
 )
 from fastapi.testclient import TestClient
 
@@ -72,15 +71,7 @@ def test_content_search_over_http_shows_a_gp_only_what_they_may_see(gp_http: Tes
 def world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Store]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('search') / 'record.db'}"
-        with world_store(url) as opened:
-            yield opened
-        return
-    with (
-        postgres_schema(request.getfixturevalue("postgres_url")) as url,
-        world_store(url) as opened,
-    ):
+    with world_on(request.param, request, tmp_path_factory, "search") as opened:
         yield opened
 
 
