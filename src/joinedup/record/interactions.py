@@ -90,7 +90,8 @@ def _param(params: Sequence[tuple[str, str]], name: str) -> str | None:
 _OPERATIONS = {"created": "CREATE", "updated": "UPDATE", "deleted": "DELETE"}
 
 
-def _written(result: WriteResult) -> Written:
+def written_version(result: WriteResult) -> Written:
+    """The version a write made, as its unit of work's Provenance names it."""
     stored = result.stored
     assert stored is not None
     return Written(
@@ -235,7 +236,7 @@ class Record:
             location=location if wrote else None,
             etag=stored.etag,
             last_modified=stored.last_updated,
-            written=_written(result) if wrote else None,
+            written=written_version(result) if wrote else None,
         )
 
     def _create(self, tx: Transaction, request: EntryRequest) -> EntryResponse:
@@ -310,7 +311,7 @@ class Record:
         assert target.resource_type is not None
         if target.conditional:
             deleted = tx.conditional_delete(target.resource_type, target.params)
-            written = [_written(r) for r in deleted if r.outcome == "deleted"]
+            written = [written_version(r) for r in deleted if r.outcome == "deleted"]
             return EntryResponse(204, written=written[0] if written else None)
         if target.id is None:
             raise FHIRError(
@@ -319,7 +320,7 @@ class Record:
             )
         result = tx.delete(target.resource_type, target.id, if_match=if_match)
         if result.stored is not None and result.outcome == "deleted":
-            return EntryResponse(204, etag=result.stored.etag, written=_written(result))
+            return EntryResponse(204, etag=result.stored.etag, written=written_version(result))
         if result.stored is not None:
             return EntryResponse(204, etag=result.stored.etag)
         return EntryResponse(204)

@@ -12,6 +12,8 @@ import httpx
 import pytest
 from harness import in_process
 
+from joinedup.access.consent import is_opt_out
+from joinedup.access.middleware import TOKEN_COOKIE
 from joinedup.access.settings import ACT_CODE
 from joinedup.access.tokens import dev_token
 from joinedup.config import Settings
@@ -292,6 +294,33 @@ def test_a_citizen_s_own_choice_is_attested_to_them(world: httpx.Client, data_di
         "agent": [{"who": {"reference": "Patient/reg"}}],
     }
     assert world.post("/fhir/Provenance", json=forged, headers=citizen).status_code == 403
+
+
+def test_choices_saved_in_the_portal_are_attested_to_the_citizen(
+    world: httpx.Client, data_dir: Path
+) -> None:
+    citizen = as_persona(data_dir, "citizen_reg")
+    token = citizen["Authorization"].removeprefix("Bearer ")
+    saved = world.post(
+        "/web/me/choices",
+        content="sharing=share&opt_out=yes",
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Cookie": f"{TOKEN_COOKIE}={token}",
+        },
+    )
+    assert saved.status_code == 303 and saved.headers["location"] == "/web/me?saved=1"
+    consents = world.get(
+        "/fhir/Consent", params={"patient": "Patient/reg", "status": "active"}, headers=citizen
+    ).json()
+    (opt_out,) = [e["resource"] for e in consents["entry"] if is_opt_out(e["resource"])]
+    found = world.get(
+        "/fhir/Provenance", params={"target": f"Consent/{opt_out['id']}"}, headers=citizen
+    ).json()
+    (provenance,) = [e["resource"] for e in found["entry"]]
+    assert provenance["agent"][0]["who"] == {"reference": "Patient/reg"}
+    assert activity(provenance) == "CREATE"
+    assert provenance["target"] == [{"reference": f"Consent/{opt_out['id']}/_history/1"}]
 
 
 # --- joinedup load ---------------------------------------------------------------------------

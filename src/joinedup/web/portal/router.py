@@ -24,6 +24,8 @@ from joinedup.access.middleware import TOKEN_COOKIE
 from joinedup.access.principal import DIRECT_CARE, Principal, Role
 from joinedup.access.tokens import dev_token
 from joinedup.fhir.outcome import FHIRError
+from joinedup.record.interactions import Record, written_version
+from joinedup.record.provenance import Author
 from joinedup.store import NotFound, parse_search
 from joinedup.store.base import Restriction, Store, StoredResource
 from joinedup.web.portal.personas import Persona, find_personas
@@ -35,6 +37,7 @@ _templates = Environment(
     autoescape=select_autoescape(["html"]),
 )
 SHARED_RECORD_POLICY = "https://joinedup.example.org/fhir/policy/shared-care-record"
+_PORTAL = "joinedup portal"
 _ACT_REASON = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
 _PRIVACY = {
     "coding": [
@@ -396,21 +399,30 @@ def _record_choices(
     )
     active = store.search(query, restriction=restriction).matches
     today = datetime.now(UTC).date().isoformat()
+    # The person wrote these themselves: the Provenance names them, like a citizen's REST write.
+    record = Record(
+        store, base="", restriction=restriction, author=Author(patient=patient_id, software=_PORTAL)
+    )
     with store.transaction() as tx:
+        written = []
         for stored in active:
             consent = stored.resource or {}
             declines = any(c.kind == DECLINE_SHARING for c in choices_of(consent))
             opts_out = is_opt_out(consent)
             if (declines and not decline) or (opts_out and not opt_out):
-                tx.update(consent | {"status": "inactive"}, source_org=stored.source_org)
+                inactive = consent | {"status": "inactive"}
+                written.append(tx.update(inactive, source_org=stored.source_org))
         had_decline = any(
             any(c.kind == DECLINE_SHARING for c in choices_of(s.resource or {})) for s in active
         )
         had_opt_out = any(is_opt_out(s.resource or {}) for s in active)
         if decline and not had_decline:
-            tx.create(_consent(patient_id, today, _PRIVACY, SHARED_RECORD_POLICY, "TREAT"))
+            privacy = _consent(patient_id, today, _PRIVACY, SHARED_RECORD_POLICY, "TREAT")
+            written.append(tx.create(privacy))
         if opt_out and not had_opt_out:
-            tx.create(_consent(patient_id, today, _RESEARCH, NATIONAL_OPT_OUT_POLICY, "HRESCH"))
+            research = _consent(patient_id, today, _RESEARCH, NATIONAL_OPT_OUT_POLICY, "HRESCH")
+            written.append(tx.create(research))
+        record.attest(tx, [written_version(result) for result in written])
 
 
 def _consent(
