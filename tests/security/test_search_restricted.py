@@ -45,8 +45,11 @@ def gp_http(tmp_path: Path) -> Iterator[TestClient]:
     store.close()
 
 
-def _ids(client: TestClient, params: dict[str, str]) -> set[str]:
-    response = client.get("/fhir", params={**params, "_count": "1000"})
+def _ids(client: TestClient, params: dict[str, str], method: str = "GET") -> set[str]:
+    if method == "POST":
+        response = client.post("/fhir/_search", data={**params, "_count": "1000"})
+    else:
+        response = client.get("/fhir", params={**params, "_count": "1000"})
     assert response.status_code == 200, response.text
     bundle = response.json()
     found = {e["resource"]["id"] for e in bundle.get("entry", [])}
@@ -54,8 +57,11 @@ def _ids(client: TestClient, params: dict[str, str]) -> set[str]:
     return found
 
 
-def test_type_search_over_http_shows_a_gp_only_what_they_may_see(gp_http: TestClient) -> None:
-    found = _ids(gp_http, {"_type": "Patient,Observation,Encounter"})
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_type_search_over_http_shows_a_gp_only_what_they_may_see(
+    gp_http: TestClient, method: str
+) -> None:
+    found = _ids(gp_http, {"_type": "Patient,Observation,Encounter"}, method)
     expected = VISIBLE["gp_a"] & _of("Patient", "Observation", "Encounter")
     assert found == expected
     assert _of("Patient", "Observation", "Encounter") - expected  # some are hidden

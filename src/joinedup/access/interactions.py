@@ -47,6 +47,8 @@ def classify(method: str, path: str) -> Interaction:
             return Interaction("transaction", Permission.CREATE)
         return Interaction("search-system", Permission.SEARCH)
     head = parts[0]
+    if head == "_search":
+        return Interaction("search-system", Permission.SEARCH)
     if head == "_history":
         return Interaction("history-system", Permission.SEARCH)
     if head.startswith("$"):

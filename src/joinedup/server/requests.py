@@ -106,7 +106,7 @@ def query_params(request: Request) -> list[tuple[str, str]]:
 
 
 async def search_params(request: Request) -> list[tuple[str, str]]:
-    """GET parameters, plus the form body of ``POST [type]/_search``."""
+    """GET parameters, plus the form body of ``POST [type]/_search`` and ``POST _search``."""
     params = query_params(request)
     if request.method == "POST":
         media_type = _media_type(request)

@@ -68,6 +68,24 @@ def test_type_search_answers_a_searchset_across_types(client: httpx.Client) -> N
     assert all(url.startswith("http://record.test/fhir/") for url in fulls)
 
 
+def test_post_search_across_types_matches_get(client: httpx.Client) -> None:
+    _seed(client)
+    params = {"_type": "Patient,Condition", "_sort": "_id"}
+    got = client.get("/fhir", params=params).json()
+    posted = client.post(
+        "/fhir/_search",
+        content="_type=Patient,Condition&_sort=_id",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert posted.status_code == 200, posted.text
+    assert posted.json()["total"] == got["total"] == 2
+    assert [e["fullUrl"] for e in posted.json()["entry"]] == [e["fullUrl"] for e in got["entry"]]
+    refused = client.post(
+        "/fhir/_search", json={"_type": "Patient"}, headers={"Content-Type": "application/json"}
+    )
+    assert refused.status_code == 415
+
+
 def test_text_content_and_near_over_http(client: httpx.Client) -> None:
     made = _seed(client)
     bundle = client.get(

@@ -9,6 +9,7 @@ from joinedup.access.scopes import Permission
     [
         ("GET", "/", "search-system", Permission.SEARCH, None, None),
         ("POST", "/", "transaction", Permission.CREATE, None, None),
+        ("POST", "/_search", "search-system", Permission.SEARCH, None, None),
         ("GET", "/_history", "history-system", Permission.SEARCH, None, None),
         ("GET", "/Observation", "search-type", Permission.SEARCH, "Observation", None),
         ("POST", "/Observation/_search", "search-type", Permission.SEARCH, "Observation", None),

@@ -1,5 +1,5 @@
 """Search on GET and on POST ``_search`` (form body), answered with a searchset Bundle; and
-the search across types, ``GET /fhir?_type=…``."""
+the search across types, ``GET /fhir?_type=…`` and ``POST /fhir/_search``."""
 
 from __future__ import annotations
 
@@ -18,6 +18,17 @@ router = APIRouter(tags=["FHIR search"], dependencies=[Depends(json_wanted)])
 
 @router.get("", responses=responses(200), summary="search across types (_type)")
 async def search_system(request: Request, prefer_header: PreferHeader = None) -> Response:
+    target = Target(None, params=await search_params(request))
+    return await respond(request, EntryRequest("GET", target))
+
+
+@router.post(
+    "/_search",
+    responses=responses(200),
+    openapi_extra=FORM_BODY,
+    summary="search across types with parameters in a form body",
+)
+async def search_system_post(request: Request, prefer_header: PreferHeader = None) -> Response:
     target = Target(None, params=await search_params(request))
     return await respond(request, EntryRequest("GET", target))
 
