@@ -36,17 +36,27 @@ class Estimates:
         return len(self.breakdown)
 
 
-def _labels(breakdown: Array, group_id: Array, period_start: Array) -> Array:
-    return np.char.add(
-        np.char.add(breakdown.astype(str), "\x1f"),
-        np.char.add(np.char.add(group_id.astype(str), "\x1f"), period_start.astype(str)),
-    )
+def _keys(*parts: list[Array]) -> list[Array]:
+    """One integer per row of each part (its breakdown, group and period columns), ordered as
+    the rows' (breakdown, group, period) are, equal rows of any part getting equal integers.
+
+    Integers, not text labels: joining the three as text per row was most of the time."""
+    sizes = [len(part[0]) for part in parts]
+    keys = np.zeros(sum(sizes), dtype=np.int64)
+    for columns in zip(*parts, strict=True):
+        # Periods sort as dates, as their ISO text does; the other columns as text.
+        values = np.concatenate(
+            [c if np.issubdtype(c.dtype, np.datetime64) else c.astype(str) for c in columns]
+        )
+        levels, codes = np.unique(values, return_inverse=True)
+        keys = keys * len(levels) + codes
+    return np.split(keys, np.cumsum(sizes)[:-1])
 
 
 def _cells(counts: dict[str, Array]) -> tuple[Array, Array]:
-    """Row label per (breakdown, group, period) and the first row index of each label."""
-    labels = _labels(counts["breakdown"], counts["group_id"], counts["period_start"])
-    _, first, codes = np.unique(labels, return_index=True, return_inverse=True)
+    """Each row's code of its (breakdown, group, period) and the first row of each code."""
+    (keys,) = _keys([counts[name] for name in ("breakdown", "group_id", "period_start")])
+    _, first, codes = np.unique(keys, return_index=True, return_inverse=True)
     return codes, first
 
 
@@ -171,15 +181,13 @@ def _mean(
     result = [np.full(size, np.nan) for _ in range(4)]
     if not len(counts["unit_value"]):
         return result[0], result[1], result[2], result[3]
-    # Cells come in sorted label order (``_cells``), so each unit's cell is found by bisection
+    # Cells come in sorted key order (``_cells``), so each unit's cell is found by bisection
     # and the units are grouped once, by integer cell, for both estimates.
-    cell_labels = _labels(
-        counts["breakdown"][first], counts["group_id"][first], counts["period_start"][first]
+    cell_keys, unit_keys = _keys(
+        [counts[name][first] for name in ("breakdown", "group_id", "period_start")],
+        [counts[name] for name in ("unit_breakdown", "unit_group_id", "unit_period_start")],
     )
-    unit_labels = _labels(
-        counts["unit_breakdown"], counts["unit_group_id"], counts["unit_period_start"]
-    )
-    cells = stats.Groups.of(np.searchsorted(cell_labels, unit_labels), len(unit_labels))
+    cells = stats.Groups.of(np.searchsorted(cell_keys, unit_keys), len(unit_keys))
     values = counts["unit_value"].astype(np.float64)
     interval = stats.mean_ci(values, group=cells, confidence=measure.confidence)
     spread = stats.standard_deviation(values, group=cells)

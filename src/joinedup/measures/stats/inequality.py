@@ -59,7 +59,12 @@ def _inverse(values: FloatArray, value_type: ValueType) -> FloatArray:
     if value_type == "rate":
         return np.exp(values)
     if value_type == "proportion":
-        return 1.0 / (1.0 + np.exp(-values))
+        # 1 / (1 + exp(-x)) in one array, step by step: the simulation calls it on millions
+        # of draws, and the temporaries cost more than the arithmetic.
+        result = np.negative(values)
+        np.exp(result, out=result)
+        result += 1.0
+        return np.divide(1.0, result, out=result)
     return values
 
 
@@ -166,8 +171,9 @@ def slope_index_of_inequality(
     centre = _forward(values, value_type)
     for start in range(0, groups.size, chunk):  # bounded memory, vectorised within a chunk
         part = slice(start, start + chunk)
-        noise = rng.standard_normal((len(centre[part]), repetitions, n_quantiles))
-        draws = noise * spread[part, None, :] + centre[part, None, :]
+        draws = rng.standard_normal((len(centre[part]), repetitions, n_quantiles))
+        draws *= spread[part, None, :]
+        draws += centre[part, None, :]
         if not transform:
             draws = _inverse(draws, value_type)
         sims = _indices(
@@ -176,7 +182,7 @@ def slope_index_of_inequality(
             transform,
             multiplier,
         )
-        for row, simulated in enumerate(sims[:2]):
+        for row, simulated in enumerate(sims[: 2 if rii else 1]):
             ranked = np.partition(simulated, (low_at, high_at), axis=1)
             limits[2 * row, part] = ranked[:, low_at]
             limits[2 * row + 1, part] = ranked[:, high_at]
