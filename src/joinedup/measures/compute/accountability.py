@@ -9,12 +9,30 @@ import duckdb
 
 from joinedup.measures.definitions import MeasureDefinition
 
+_NAMES = "SELECT org_id, name FROM organisations WHERE role IN ('place', 'pcn', 'gp-practice')"
+_PLACES = "SELECT org_id, name, ods_code FROM organisations WHERE role = 'place' ORDER BY org_id"
+_ACCOUNTABLE = """
+    SELECT trim(concat_ws(' ', p.prefix, p.given, p.family))
+    FROM practitioner_roles AS r JOIN practitioners AS p USING (practitioner_id)
+    WHERE r.org_id = ? AND r.role = 'place-accountable-person' ORDER BY r.role_id LIMIT 1
+"""
+_MEMBERS = """
+    SELECT o.org_id, o.name, o.role FROM organisation_affiliations AS a
+    JOIN organisations AS o ON o.org_id = a.member_org_id
+    WHERE a.board_org_id = ? ORDER BY o.name
+"""
+_PEOPLE = """
+    SELECT trim(concat_ws(' ', p.prefix, p.given, p.family)), r.role
+    FROM practitioner_roles AS r JOIN practitioners AS p USING (practitioner_id)
+    WHERE r.org_id = ? ORDER BY r.role_id
+"""
+#: Every query this module runs over the standard tables.
+READS = (_NAMES, _PLACES, _ACCOUNTABLE, _MEMBERS, _PEOPLE)
+
 
 def group_names(connection: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """Organisation id -> name for the Places, PCNs and practices."""
-    rows = connection.execute(
-        "SELECT org_id, name FROM organisations WHERE role IN ('place', 'pcn', 'gp-practice')"
-    ).fetchall()
+    rows = connection.execute(_NAMES).fetchall()
     return {org_id: name for org_id, name in rows}
 
 
@@ -22,33 +40,10 @@ def places(
     connection: duckdb.DuckDBPyConnection, measures: list[MeasureDefinition]
 ) -> list[dict[str, Any]]:
     result = []
-    for place_id, name, ods in connection.execute(
-        "SELECT org_id, name, ods_code FROM organisations WHERE role = 'place' ORDER BY org_id"
-    ).fetchall():
-        accountable = connection.execute(
-            """
-            SELECT trim(concat_ws(' ', p.prefix, p.given, p.family))
-            FROM practitioner_roles AS r JOIN practitioners AS p USING (practitioner_id)
-            WHERE r.org_id = ? AND r.role = 'place-accountable-person' ORDER BY r.role_id LIMIT 1
-            """,
-            [place_id],
-        ).fetchall()
-        members = connection.execute(
-            """
-            SELECT o.org_id, o.name, o.role FROM organisation_affiliations AS a
-            JOIN organisations AS o ON o.org_id = a.member_org_id
-            WHERE a.board_org_id = ? ORDER BY o.name
-            """,
-            [place_id],
-        ).fetchall()
-        people = connection.execute(
-            """
-            SELECT trim(concat_ws(' ', p.prefix, p.given, p.family)), r.role
-            FROM practitioner_roles AS r JOIN practitioners AS p USING (practitioner_id)
-            WHERE r.org_id = ? ORDER BY r.role_id
-            """,
-            [place_id],
-        ).fetchall()
+    for place_id, name, ods in connection.execute(_PLACES).fetchall():
+        accountable = connection.execute(_ACCOUNTABLE, [place_id]).fetchall()
+        members = connection.execute(_MEMBERS, [place_id]).fetchall()
+        people = connection.execute(_PEOPLE, [place_id]).fetchall()
         chosen = [m.id for m in measures if m.priority == "national" or m.place == place_id]
         result.append(
             {

@@ -20,6 +20,7 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from joinedup.measures.compute.cells import (
+    PERSON_CELL_SQL,
     denominator_cells,
     forget_denominators,
     install_cells,
@@ -51,16 +52,36 @@ GROUP_LABEL_SQL: dict[str, str] = {
 }
 
 
+_POPULATION_SQL = """
+    SELECT p.period_start, pe.person_id,
+           greatest(0, age_at(pe.birth_date, p.period_start)) AS age,
+           (date_diff('day', greatest(p.period_start, pe.birth_date),
+                      least(p.period_end, coalesce(pe.death_date, p.period_end))) + 1)
+               / 365.25 AS person_years
+    FROM periods AS p
+    JOIN person AS pe
+      ON pe.birth_date <= p.period_end
+     AND (pe.death_date IS NULL OR pe.death_date >= p.period_start)
+"""
+#: The queries over the standard tables that counting runs besides the measures' own.
+READS = (_POPULATION_SQL, PERSON_CELL_SQL)
+
+
 class MeasureSQLError(ValueError):
     """A measure's numerator or denominator SQL failed; the message names the measure and side."""
 
 
 def install_periods(
-    connection: duckdb.DuckDBPyConnection, periods: Sequence[Period], *, population: bool = True
+    connection: duckdb.DuckDBPyConnection,
+    periods: Sequence[Period],
+    *,
+    population: bool = True,
+    cells: bool = True,
 ) -> None:
     """(Re)create ``periods`` and, with ``population``, the ``population`` table the measure
     SQL reads (without it a stale ``population`` is dropped, never left for the wrong periods),
-    and the person cells :func:`aggregate` counts by (:func:`install_cells`)."""
+    and with ``cells`` the person cells :func:`aggregate` counts by (:func:`install_cells`).
+    The cells depend on ``person`` alone: a run that changes only the periods keeps them."""
     connection.execute(
         """
         CREATE OR REPLACE TEMP TABLE periods AS
@@ -73,27 +94,17 @@ def install_periods(
         install_population(connection)
     else:
         connection.execute("DROP TABLE IF EXISTS population")
-    install_cells(connection)
+    if cells:
+        install_cells(connection)
+    else:
+        forget_denominators(connection)
 
 
 def install_population(connection: duckdb.DuckDBPyConnection) -> None:
     """(Re)create ``population`` for the installed ``periods``: people x periods, the largest
     table, so a run builds it only for the measures that read it (:func:`reads_population`)."""
     forget_denominators(connection)
-    connection.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE population AS
-        SELECT p.period_start, pe.person_id,
-               greatest(0, age_at(pe.birth_date, p.period_start)) AS age,
-               (date_diff('day', greatest(p.period_start, pe.birth_date),
-                          least(p.period_end, coalesce(pe.death_date, p.period_end))) + 1)
-                   / 365.25 AS person_years
-        FROM periods AS p
-        JOIN person AS pe
-          ON pe.birth_date <= p.period_end
-         AND (pe.death_date IS NULL OR pe.death_date >= p.period_start)
-        """
-    )
+    connection.execute(f"CREATE OR REPLACE TEMP TABLE population AS {_POPULATION_SQL}")
 
 
 def reads_population(measure: MeasureDefinition) -> bool:

@@ -29,21 +29,22 @@ BAND_INDEX_SQL = (
 _REGISTRY = "_denominator_cells"
 
 
+_COLUMNS = ", ".join(CELL_COLUMNS)
+#: Each person's cell and birthday as yyyymmdd.
+PERSON_CELL_SQL = f"""
+    SELECT person_id, year(birth_date) * 10000 + month(birth_date) * 100 + day(birth_date)
+               AS birth_key,
+           {_COLUMNS}, dense_rank() OVER (ORDER BY {_COLUMNS}) AS cell
+    FROM person
+"""  # noqa: S608 - column names from CELL_COLUMNS
+
+
 def install_cells(connection: duckdb.DuckDBPyConnection) -> None:
-    """(Re)create ``_person_cell`` (each person's cell and birthday as yyyymmdd) and ``_cell``
-    (each cell's person columns) from ``person``, and forget the summed denominators."""
-    columns = ", ".join(CELL_COLUMNS)
+    """(Re)create ``_person_cell`` (:data:`PERSON_CELL_SQL`) and ``_cell`` (each cell's person
+    columns) from ``person``, and forget the summed denominators."""
+    connection.execute(f"CREATE OR REPLACE TEMP TABLE _person_cell AS {PERSON_CELL_SQL}")
     connection.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE _person_cell AS
-        SELECT person_id, year(birth_date) * 10000 + month(birth_date) * 100 + day(birth_date)
-                   AS birth_key,
-               {columns}, dense_rank() OVER (ORDER BY {columns}) AS cell
-        FROM person
-        """  # noqa: S608 - column names from CELL_COLUMNS
-    )
-    connection.execute(
-        f"CREATE OR REPLACE TEMP TABLE _cell AS SELECT DISTINCT cell, {columns} FROM _person_cell"  # noqa: S608
+        f"CREATE OR REPLACE TEMP TABLE _cell AS SELECT DISTINCT cell, {_COLUMNS} FROM _person_cell"  # noqa: S608
     )
     forget_denominators(connection)
 

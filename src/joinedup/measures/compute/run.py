@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -21,7 +22,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from joinedup.export.disclosure import DisclosureRule
+from joinedup.measures.compute.accountability import READS as ACCOUNTABILITY_READS
 from joinedup.measures.compute.accountability import group_names, places
+from joinedup.measures.compute.aggregate import READS as COUNTING_READS
 from joinedup.measures.compute.aggregate import (
     aggregate,
     install_periods,
@@ -36,7 +39,7 @@ from joinedup.measures.compute.periods import Period, periods
 from joinedup.measures.compute.protect import protect
 from joinedup.measures.compute.series import POINT_SCHEMA, SPC_BREAKDOWNS, spc_tables
 from joinedup.measures.definitions import Grain, MeasureDefinition, MeasureType, load_library
-from joinedup.views.library import register_standard_tables
+from joinedup.views.library import register_standard_tables, standard_connection
 from joinedup.views.sources import Source
 
 RESULT_FILES = (
@@ -135,7 +138,8 @@ def _result_table(
 
 class _InstalledPeriods:
     """Rebuilds ``periods`` only when the next measure asks for a different set of periods, and
-    ``population`` (people x periods, the largest table) only when a measure reads it."""
+    ``population`` (people x periods, the largest table) only when a measure reads it; the
+    person cells once."""
 
     def __init__(self, connection: duckdb.DuckDBPyConnection) -> None:
         self.connection = connection
@@ -145,7 +149,8 @@ class _InstalledPeriods:
     def use(self, wanted: list[Period], measure: MeasureDefinition) -> None:
         population = reads_population(measure)
         if wanted != self.current:
-            install_periods(self.connection, wanted, population=population)
+            cells = self.current is None
+            install_periods(self.connection, wanted, population=population, cells=cells)
             self.current, self.population = wanted, population
         elif population and not self.population:
             install_population(self.connection)
@@ -158,6 +163,33 @@ def _warmed_up(first: date, measure: MeasureDefinition) -> date:
     months = first.year * 12 + first.month - 1 + measure.warm_up_months
     start = date(months // 12, months % 12 + 1, 1)
     return first if measure.warm_up_months == 0 else max(first, start)
+
+
+_Counts = dict[str, np.ndarray[Any, Any]]
+
+
+def _count(
+    connection: duckdb.DuckDBPyConnection,
+    installed: _InstalledPeriods,
+    measure: MeasureDefinition,
+    grain: Grain,
+    first: date,
+    last: date,
+) -> tuple[_Counts, _Counts | None]:
+    """The measure's counts at ``grain`` and, when that is not months, the monthly counts its
+    SPC charts need."""
+    installed.use(periods(grain, _warmed_up(first, measure), last), measure)
+    own = aggregate(connection, measure, (*measure.breakdowns, "core20"))
+    if grain is Grain.month:
+        return own, None
+    installed.use(periods(Grain.month, _warmed_up(first, measure), last), measure)
+    spc = [b for b in SPC_BREAKDOWNS if b in measure.breakdowns]
+    return own, aggregate(connection, measure, spc)
+
+
+def _library_sql(measures: list[MeasureDefinition]) -> list[str]:
+    """Every numerator and denominator query of the library."""
+    return [sql for m in measures for sql in (m.numerator, m.denominator) if sql]
 
 
 def _definition_json(measure: MeasureDefinition) -> dict[str, Any]:
@@ -177,14 +209,21 @@ def compute_measures(
     """Compute every measure in ``library`` over ``source`` into ``out``.
 
     ``grain`` overrides every measure's own period grain (the benchmark uses months);
-    ``connection`` (default: a new in-memory DuckDB) keeps the standard tables for inspection.
+    ``connection`` keeps every standard table there for inspection; by default the run has a
+    :func:`standard_connection` of its own, with just the tables and columns the library and
+    the accountability tables read.
     """
     step = on_step or (lambda _: None)
     rule = rule or DisclosureRule.from_settings()
     measures = load_library(library) if library is not None else load_library()
-    connection = connection if connection is not None else duckdb.connect()
+    reads = (
+        None
+        if connection is not None
+        else [*ACCOUNTABILITY_READS, *COUNTING_READS, *_library_sql(measures)]
+    )
+    connection = connection if connection is not None else standard_connection()
     step("views")
-    tables = register_standard_tables(connection, Source.open(source))
+    tables = register_standard_tables(connection, Source.open(source), reads=reads)
     first, last = tables.first_activity, tables.last_activity
     names = group_names(connection)
     installed = _InstalledPeriods(connection)
@@ -194,37 +233,44 @@ def compute_measures(
     funnel_data: list[dict[str, Any]] = []
     inequality: list[dict[str, Any]] = []
     # Measures sharing a period set run together, so ``population`` is rebuilt less often.
-    for measure in sorted(
-        measures, key=lambda m: ((grain or m.grain).value, m.warm_up_months, m.id)
-    ):
-        step(measure.id)
-        measure_grain = grain or measure.grain
-        breakdowns = (*measure.breakdowns, "core20")
-        if first is None or last is None:
-            continue
-        installed.use(periods(measure_grain, _warmed_up(first, measure), last), measure)
-        est = estimate(measure, aggregate(connection, measure, breakdowns))
-        results, hidden = _result_table(measure, measure_grain, est, rule, names)
-        published.append(results)
-        unequal = pc.is_in(results["breakdown"], pa.array(_INEQUALITY_BREAKDOWNS))
-        inequality += inequality_rows(measure, results.filter(unequal).to_pylist())
-        funnel_data += funnels(measure, est, hidden)
-        if measure_grain is not Grain.month:
-            installed.use(periods(Grain.month, _warmed_up(first, measure), last), measure)
-            monthly = estimate(
-                measure,
-                aggregate(
-                    connection, measure, [b for b in SPC_BREAKDOWNS if b in measure.breakdowns]
-                ),
-            )
-            monthly_hidden = protect(
-                monthly, with_complement=measure.type is MeasureType.proportion, rule=rule
-            )[0]
-        else:
-            monthly, monthly_hidden = est, hidden
-        points, summaries = spc_tables(measure, monthly, monthly_hidden)
-        spc_points.append(points)
-        spc_summaries += summaries
+    ordered = sorted(measures, key=lambda m: ((grain or m.grain).value, m.warm_up_months, m.id))
+    # One thread counts in DuckDB, measure after measure, while this one turns the counts
+    # into estimates and tables: DuckDB releases the GIL, so the statistics of one measure
+    # run beside the SQL of the next instead of leaving the second core idle.
+    counting = ThreadPoolExecutor(max_workers=1, thread_name_prefix="measure-counts")
+    try:
+        counted = (
+            [
+                counting.submit(_count, connection, installed, m, grain or m.grain, first, last)
+                for m in ordered
+            ]
+            if first is not None and last is not None
+            else []  # no activity recorded, so no periods to count
+        )
+        for index, measure in enumerate(ordered):
+            step(measure.id)
+            if not counted:
+                continue
+            measure_grain = grain or measure.grain
+            own, monthly_counts = counted[index].result()
+            est = estimate(measure, own)
+            results, hidden = _result_table(measure, measure_grain, est, rule, names)
+            published.append(results)
+            unequal = pc.is_in(results["breakdown"], pa.array(_INEQUALITY_BREAKDOWNS))
+            inequality += inequality_rows(measure, results.filter(unequal).to_pylist())
+            funnel_data += funnels(measure, est, hidden)
+            if monthly_counts is not None:
+                monthly = estimate(measure, monthly_counts)
+                monthly_hidden = protect(
+                    monthly, with_complement=measure.type is MeasureType.proportion, rule=rule
+                )[0]
+            else:
+                monthly, monthly_hidden = est, hidden
+            points, summaries = spc_tables(measure, monthly, monthly_hidden)
+            spc_points.append(points)
+            spc_summaries += summaries
+    finally:
+        counting.shutdown(cancel_futures=True)
     step("writing")
     out.mkdir(parents=True, exist_ok=True)
     results = pa.concat_tables([RESULT_SCHEMA.empty_table(), *published])

@@ -13,6 +13,7 @@ from joinedup.views.library.tables import (
     STANDARD_TABLES,
     StandardTables,
     register_standard_tables,
+    standard_connection,
 )
 
 __all__ = [
@@ -23,4 +24,5 @@ __all__ = [
     "library_view",
     "library_view_json",
     "register_standard_tables",
+    "standard_connection",
 ]
