@@ -91,6 +91,9 @@ class WideRestriction(Restriction, Protocol):
 
 # --- results -------------------------------------------------------------------------------
 
+#: Sets a slot of an immutable result (whose own ``__setattr__`` refuses).
+_set = object.__setattr__
+
 
 class StoredResource:
     """One version of one resource as stored (immutable).
@@ -133,17 +136,15 @@ class StoredResource:
     ) -> None:
         """``resource`` or ``text`` (its JSON as stored) gives the content; neither for the
         version that records a deletion."""
-        for name, value in (
-            ("resource_type", resource_type),
-            ("id", id),
-            ("version_id", version_id),
-            ("last_updated", last_updated),
-            ("deleted", deleted),
-            ("source_org", source_org),
-            ("_resource", resource),
-            ("_text", text),
-        ):
-            object.__setattr__(self, name, value)
+        # One call per slot, not a loop over pairs: a page of $everything makes 500 of these.
+        _set(self, "resource_type", resource_type)
+        _set(self, "id", id)
+        _set(self, "version_id", version_id)
+        _set(self, "last_updated", last_updated)
+        _set(self, "deleted", deleted)
+        _set(self, "source_org", source_org)
+        _set(self, "_resource", resource)
+        _set(self, "_text", text)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"StoredResource is immutable (cannot set {name})")

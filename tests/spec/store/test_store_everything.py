@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from joinedup.fhir.outcome import FHIRError
-from joinedup.store import NotFound, Store
+from joinedup.store import Gone, NotFound, Store, reading
 from joinedup.store.search.execute import encode_cursor
 
 
@@ -16,6 +16,13 @@ class NoOrganizations:
 
     def sql(self, dialect: str, alias: str) -> tuple[str, list[Any]]:
         return f"{alias}.resource_type <> ?", ["Organization"]
+
+
+class NoPatients:
+    """Denies every Patient (and nothing else)."""
+
+    def sql(self, dialect: str, alias: str) -> tuple[str, list[Any]]:
+        return f"{alias}.resource_type <> ?", ["Patient"]
 
 
 def _resources() -> list[dict[str, Any]]:
@@ -133,6 +140,18 @@ def test_everything_of_unknown_patient(record: Store) -> None:
         record.everything("nobody")
 
 
+def test_everything_of_a_patient_the_caller_may_not_see_or_that_was_deleted(
+    record: Store,
+) -> None:
+    # p1's Observations are allowed; the Patient is not, so the compartment is not found.
+    with pytest.raises(NotFound):
+        record.everything("p1", restriction=NoPatients())
+    record.bulk_load([{"resourceType": "Patient", "id": "gone"}])
+    record.delete("Patient", "gone")
+    with pytest.raises(Gone):
+        record.everything("gone")
+
+
 def test_everything_includes_each_referenced_resource_once_and_no_members(record: Store) -> None:
     page = record.everything("p3")
     assert sorted(m.id for m in page.matches) == ["e3a", "e3b", "p3", "p3-obs"]
@@ -145,6 +164,16 @@ def test_everything_includes_each_referenced_resource_once_and_no_members(record
     second = record.everything("p3", count=2, cursor=record.everything("p3", count=2).next_cursor)
     assert [m.id for m in second.matches] == ["e3b", "p3-obs"]
     assert sorted(r.id for r in second.included) == ["dr", "org"]
+
+
+def test_everything_includes_in_store_order_however_many_lookups_it_takes(
+    record: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    whole = [f"{r.resource_type}/{r.id}" for r in record.everything("p3").included]
+    monkeypatch.setattr(reading, "TARGETS_PER_QUERY", 1)
+    one_by_one = [f"{r.resource_type}/{r.id}" for r in record.everything("p3").included]
+    # The practice was stored before the practitioner.
+    assert whole == one_by_one == ["Organization/org", "Practitioner/dr"]
 
 
 def test_everything_includes_only_what_the_restriction_allows(record: Store) -> None:
