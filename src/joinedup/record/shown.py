@@ -2,9 +2,10 @@
 so the audit can record it without parsing the response body again.
 
 Bundles splice stored JSON in unparsed (``orjson.Fragment``), so the summary of a page is made
-from the stored text: a resource is parsed only when it may name a Patient not already in the
-summary. Every other response is summarised from the content it was rendered from, exactly as
-the audit would read it back from the body.
+from the stored text: one scan of the whole page settles it when the page names no Patient but
+those it holds (a ``$everything`` page), else a resource is parsed only when it may name a
+Patient not already in the summary. Every other response is summarised from the content it
+was rendered from, exactly as the audit would read it back from the body.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from joinedup.access.references import reference_id
 from joinedup.fhir.bundle import EntryResponse
@@ -25,7 +28,8 @@ _NOT_SHOWN = (None, "OperationOutcome", "Bundle")
 # string or ``/_history``: unless the text escapes characters, this finds a superset of the
 # Patients its reference elements name.
 _PATIENT_MENTION = re.compile(r'Patient/([^"/]*)')
-_ESCAPES = ("\\/", "\\u")
+#: The characters after a backslash that can hide a mention from :data:`_PATIENT_MENTION`.
+_ESCAPED = ("/", "u")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,23 +87,57 @@ def shown_in(response: Any) -> Shown:
     return Shown(tuple(locations), tuple(shown), frozenset(patients))
 
 
+def _unescaped(text: str) -> bool:
+    """Whether ``text`` (JSON) escapes no ``/`` and no character as ``\\u…``. Backslashes
+    are rare and found by memchr; searching for the two-character escapes themselves cost
+    more than the rest of a page's summary, as ``/`` and ``u`` are everywhere in JSON."""
+    at = text.find("\\")
+    while at != -1:
+        if text[at + 1 : at + 2] in _ESCAPED:
+            return False
+        at = text.find("\\", at + 2)  # past the escaped character, itself maybe a backslash
+    return True
+
+
+def _page_patients(entries: list[tuple[StoredResource, Any]]) -> frozenset[str] | None:
+    """The Patients a page of unparsed entries is about, when the page's Patients are all
+    its text names (so parsing a resource could add no other): a whole ``$everything`` page
+    is answered with one scan of its text. None when that cannot be decided without parsing."""
+    if any(not isinstance(content, orjson.Fragment) for _, content in entries):
+        return None
+    # '"' cannot occur inside a mention, so no mention runs from one text into the next.
+    joined = '"'.join(stored.text or "" for stored, _ in entries)
+    if not _unescaped(joined):
+        return None
+    patients = frozenset(stored.id for stored, _ in entries if stored.resource_type == "Patient")
+    return None if _mention_besides(patients).search(joined) else patients
+
+
+def _mention_besides(patients: frozenset[str]) -> re.Pattern[str]:
+    """A mention of a Patient not in ``patients`` (half the time of finding every mention and
+    comparing; ``re`` caches the pattern, so one person's pages compile it once)."""
+    known = "|".join(re.escape(patient) for patient in sorted(patients))
+    return re.compile(f'Patient/(?!(?:{known})["/])' if known else "Patient/")
+
+
 def shown_on_page(entries: Iterable[tuple[StoredResource, Any]]) -> Shown:
     """The summary of Bundle entries built from stored resources: ``(stored, content)`` where
     content is what the entry carries (the stored text as a Fragment, or a reshaped dict)."""
-    shown: list[str] = []
+    entries = list(entries)
+    shown = tuple(f"{stored.resource_type}/{stored.id}" for stored, _ in entries)
+    about_page = _page_patients(entries)
+    if about_page is not None:
+        return Shown(resources=shown, patients=about_page)
     patients: set[str] = set()
     for stored, content in entries:
-        shown.append(f"{stored.resource_type}/{stored.id}")
         if isinstance(content, dict):
             _about(content, patients)
             continue
         if stored.resource_type == "Patient":
             patients.add(stored.id)
         text = stored.text or ""
-        if any(escape in text for escape in _ESCAPES) or not patients.issuperset(
-            _PATIENT_MENTION.findall(text)
-        ):
+        if not _unescaped(text) or not patients.issuperset(_PATIENT_MENTION.findall(text)):
             resource = stored.resource
             assert resource is not None  # deletions are never entries
             _about(resource, patients)
-    return Shown(resources=tuple(shown), patients=frozenset(patients))
+    return Shown(resources=shown, patients=frozenset(patients))
