@@ -132,6 +132,24 @@ def test_entries_about_a_person(store: Store) -> None:
     assert found[0].event["entity"][0]["what"]["reference"] == "Patient/p3"
 
 
+def test_an_entry_about_many_people_is_found_from_each(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(audit, "PATIENT_ROWS_PER_INSERT", 2)
+    event = audit.audit_event(
+        recorded="2026-01-01T00:00:09.000000+00:00",
+        who=audit.Who(subject="user-9", role="clinician", org="A81001"),
+        interaction="search-type",
+        action="E",
+        method="GET",
+        path="/fhir/Patient",
+        status=200,
+    )
+    entry = audit.append(store, event, patients=["m1", "m2", "m3", "m2", "m4", "m5"])
+    for person in ("m1", "m2", "m3", "m4", "m5"):
+        assert [e.seq for e in audit.entries_about(store, person)] == [entry.seq], person
+
+
 def test_audit_verify_command(store: Store, store_url: str) -> None:
     runner = CliRunner()
     intact = runner.invoke(app, ["audit", "verify", "--db", store_url])

@@ -205,3 +205,28 @@ def test_a_page_summary_equals_a_parse_of_the_bundle(
     assert shown == shown_in(orjson.loads(orjson.dumps(bundle)))
     if elements is None and summary is None:
         assert shown.patients == {"p1", "p2", "p4", "p5", "p6", "p8"}
+
+
+def _entries(store: Store) -> int:
+    with store.transaction() as tx:
+        return int(tx.execute("SELECT COUNT(*) FROM access_audit")[0][0])
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_each_request_is_audited_once(
+    http: TestClient, store: Store, tmp_path: Path, method: str
+) -> None:
+    # Reads are audited by their route, in the thread where they read; everything else by the
+    # middleware. Either way one entry per request, never none and never two.
+    headers = {"Authorization": f"Bearer {dev_token(tmp_path / 'data', PERSONAS['gp_a'])}"}
+    for url, status in [
+        ("/fhir/Patient/reg/$everything", 200),
+        ("/fhir/Observation?subject=Patient/reg", 200),
+        ("/fhir/Observation/reg-gp", 200),
+        ("/fhir/Observation/no-such", 404),
+        ("/fhir/Patient/no-such/$everything", 403),
+    ]:
+        before = _entries(store)
+        response = http.request(method, url, headers=headers)
+        assert response.status_code == status, (url, response.text)
+        assert _entries(store) == before + 1, url

@@ -55,6 +55,8 @@ EXTENSION = StoreExtension(name="access-audit", ddl={"sqlite": _SQLITE, "postgre
 #: SQLite's single writer) does, and the UNIQUE ``prev_hash`` makes a fork impossible anyway.
 _APPEND_LOCK = threading.Lock()
 _ADVISORY_KEY = 0x6A6F696E6564  # "joined", an arbitrary constant naming this lock
+#: Rows of ``access_audit_patient`` written by one INSERT (two bound values each).
+PATIENT_ROWS_PER_INSERT = 500
 
 
 def entry_hash(seq: int, prev_hash: str, entry: str) -> str:
@@ -102,11 +104,28 @@ def append(
             " VALUES (?, ?, ?, ?, ?)",
             [seq, event["recorded"], text, prev, digest],
         )
-        for patient in sorted(set(patients)):
+        _about(tx, seq, sorted(set(patients)))
+    return AuditEntry(seq, event["recorded"], event, digest)
+
+
+def _about(tx: Transaction, seq: int, about: list[str]) -> None:
+    """The entry's rows in ``access_audit_patient``. On PostgreSQL each statement is a round
+    trip, and a search page names up to 1,000 people: one INSERT per chunk (for 50 people,
+    4.1 → 1.0 ms of client CPU). SQLite runs a cached one-row INSERT per person faster than
+    one INSERT of many rows (0.4 against 0.6 ms)."""
+    if tx.dialect == "sqlite":
+        for patient in about:
             tx.execute(
                 "INSERT INTO access_audit_patient (seq, patient_id) VALUES (?, ?)", [seq, patient]
             )
-    return AuditEntry(seq, event["recorded"], event, digest)
+        return
+    for start in range(0, len(about), PATIENT_ROWS_PER_INSERT):
+        chunk = about[start : start + PATIENT_ROWS_PER_INSERT]
+        rows = ", ".join("(?, ?)" for _ in chunk)
+        tx.execute(
+            f"INSERT INTO access_audit_patient (seq, patient_id) VALUES {rows}",  # noqa: S608
+            [value for patient in chunk for value in (seq, patient)],
+        )
 
 
 def _head(tx: Transaction, probe: Probe | None) -> tuple[int, str, Any]:

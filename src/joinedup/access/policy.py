@@ -114,17 +114,26 @@ class OrgDirectory:
         self._lock = threading.Lock()
 
     def keys(self, ods: str | None) -> OrgKeys:
+        known = self.cached(ods)
+        if known is not None:
+            return known
+        assert ods is not None
+        with self.store.transaction() as tx:
+            keys = org_keys(tx, ods)
+        with self._lock:
+            self._cache[ods] = (time.monotonic(), keys)
+        return keys
+
+    def cached(self, ods: str | None) -> OrgKeys | None:
+        """The keys if known without the database (None: ask :meth:`keys`), so the event
+        loop answers nearly every request itself instead of handing it to a thread."""
         if ods is None:
             return OrgKeys()
         with self._lock:
             hit = self._cache.get(ods)
         if hit is not None and time.monotonic() - hit[0] < self.ttl:
             return hit[1]
-        with self.store.transaction() as tx:
-            keys = org_keys(tx, ods)
-        with self._lock:
-            self._cache[ods] = (time.monotonic(), keys)
-        return keys
+        return None
 
     def forget(self) -> None:
         with self._lock:
