@@ -34,6 +34,8 @@ DatePrecision = Literal["month", "year"]
 PEOPLE = frozenset({"Patient", "RelatedPerson", "Person", "Practitioner"})
 PERSON_ELEMENTS = ("name", "telecom", "photo", "contact", "identifier")
 NARRATIVE_ELEMENTS = frozenset({"note", "presentedForm"})
+#: Top-level elements no de-identified resource keeps.
+RESOURCE_ELEMENTS_REMOVED = frozenset({"text"}) | NARRATIVE_ELEMENTS
 ADDRESS_EXTENSIONS = frozenset({LSOA_EXTENSION, IMD_EXTENSION})
 PATIENT_EXTENSIONS = frozenset(
     {
@@ -97,7 +99,7 @@ class Deidentification:
         person = resource_type in PEOPLE
         result: dict[str, Any] = {}
         for key, value in resource.items():
-            if key == "text" or key in NARRATIVE_ELEMENTS or (person and key in PERSON_ELEMENTS):
+            if key in RESOURCE_ELEMENTS_REMOVED or (person and key in PERSON_ELEMENTS):
                 continue
             if key == "contained":
                 result[key] = [self._resource(item) for item in value]
@@ -136,7 +138,15 @@ class Deidentification:
         if kind is list:
             if key == "identifier":
                 value = [item for item in value if not _is_nhs_number(item)]
-            return [self._complex(item) if type(item) is dict else item for item in value]
+            # FHIR has no array in an array, but a resource that does is walked all the same.
+            return [
+                self._complex(item)
+                if type(item) is dict
+                else self._element(key, item)
+                if type(item) is list
+                else item
+                for item in value
+            ]
         return value
 
     def _complex(self, element: dict[str, Any]) -> dict[str, Any]:
