@@ -39,6 +39,7 @@ LATE_TYPES = (
 _TYPE_AND_ID = re.compile(r"([A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$")
 _REFERENCE_MEMBER = re.compile(rb'"reference":"((?:[^"\\]|\\.)*)"')
 _MEMBER_LISTS = {"Group": ("member", "entity"), "List": ("entry", "item")}
+_PATIENT_PREFIX = len("Patient/")
 
 
 def is_national_opt_out(consent: dict[str, Any]) -> bool:
@@ -89,17 +90,38 @@ class OptOutFilter:
         if not self.patients:
             return resource
         key = f"{resource.get('resourceType')}/{resource.get('id')}"
-        if key in self.removed:
-            self.removed_count += 1
-            return None
         members = _MEMBER_LISTS.get(resource.get("resourceType", ""))
         if members:
             resource = self._without_removed_members(resource, *members)
-        if any(self._is_removed(reference) for reference in references_in(resource)):
-            self.removed.add(key)
-            self.removed_count += 1
-            return None
-        return resource
+        return None if self.removes(key, references_in(resource)) else resource
+
+    def removes(self, key: str, references: Iterable[str]) -> bool:
+        """Whether the resource ``key`` (``Type/id``, not a cohort list), which holds these
+        references, goes; counted, and remembered so that what refers to it goes too."""
+        if not self.patients:
+            return False
+        if key in self.removed or any(self._is_removed(r) for r in references):
+            return self._remove(key)
+        return False
+
+    def removes_relative(self, key: str, references: Iterable[str]) -> bool:
+        """:meth:`removes` for references that are all relative ``Type/id`` (no history):
+        the same verdicts without the patterns."""
+        if not self.patients:
+            return False
+        if key in self.removed or any(
+            reference[_PATIENT_PREFIX:] in self.patients
+            if reference.startswith("Patient/")
+            else reference in self.removed
+            for reference in references
+        ):
+            return self._remove(key)
+        return False
+
+    def _remove(self, key: str) -> bool:
+        self.removed.add(key)
+        self.removed_count += 1
+        return True
 
     def _is_removed(self, reference: str) -> bool:
         patient_id = patient_id_of(reference)

@@ -1,6 +1,7 @@
 """Snapshots for analytics: the record streamed through opt-out removal and de-identification
 into one file per resource type plus ``manifest.json``. Parquet files are columnar (see
-:mod:`joinedup.export.writers`).
+:mod:`joinedup.export.writers`); for them most resources are de-identified on their stored
+JSON text without being parsed (:mod:`joinedup.export.verbatim`).
 
 Written into a temporary sibling folder and renamed into place at the end, so readers never
 see half a snapshot and a failed run leaves the previous snapshot untouched. Memory is flat:
@@ -22,9 +23,10 @@ from typing import Any
 import orjson
 
 from joinedup import __version__
-from joinedup.export.deidentify import Deidentification
+from joinedup.export.deidentify import RESOURCE_ELEMENTS_REMOVED, Deidentification
 from joinedup.export.optouts import OptOutFilter, opted_out_patients, stream_order
 from joinedup.export.sources import ResourceSource
+from joinedup.export.verbatim import verbatim
 from joinedup.export.writers import Format, ResourceWriter, TypeFiles
 from joinedup.fhir.outcome import FHIRError
 
@@ -105,7 +107,8 @@ def _write_types(
     progress: Progress | None,
 ) -> dict[str, int]:
     """Each type's file in ``folder``; how many resources each holds (types with some)."""
-    files = TypeFiles(folder, format)
+    leave_out = RESOURCE_ELEMENTS_REMOVED if deidentification is not None else frozenset()
+    files = TypeFiles(folder, format, leave_out)
     # Finishing a type's file (the Parquet conversion, in DuckDB outside the GIL) overlaps
     # with streaming the next type through Python.
     finishing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot-finish")
@@ -145,18 +148,16 @@ def _write_type(
     writer = None
     written = read = 0
     try:
-        for resource in source.resources(resource_type):
+        for text in source.texts(resource_type):
             read += 1
             if progress is not None and read % _PROGRESS_EVERY == 0:
                 progress(resource_type, _PROGRESS_EVERY)
-            kept = optouts.apply(resource)
-            if kept is None:
+            line = _published(text, resource_type, files.format, optouts, deidentification)
+            if line is None:
                 continue
-            if deidentification is not None:
-                kept = deidentification.apply(kept)
             if writer is None:
                 writer = files.open(resource_type)
-            writer.write(kept)
+            writer.write(line)
             written += 1
     except BaseException:
         if writer is not None:
@@ -165,6 +166,35 @@ def _write_type(
     if progress is not None and read % _PROGRESS_EVERY:
         progress(resource_type, read % _PROGRESS_EVERY)
     return written, writer
+
+
+def _published(
+    text: str,
+    resource_type: str,
+    format: Format,
+    optouts: OptOutFilter,
+    deidentification: Deidentification | None,
+) -> bytes | None:
+    """The NDJSON line to write for a resource's text, or ``None`` if it is removed.
+
+    Columnar files take texts de-identified without parsing where :func:`verbatim` clears
+    them (the columns drop the top-level ``text`` it lets through); NDJSON files, which have
+    no columns to drop, always take the full transform."""
+    if format == "parquet":
+        if deidentification is None:
+            return text.encode() + b"\n"
+        cleared = verbatim(text, resource_type)
+        if cleared is not None:
+            if optouts.removes_relative(f"{resource_type}/{cleared.id}", cleared.references):
+                return None
+            pseudonym = deidentification.pseudonymiser.patient
+            return cleared.with_pseudonyms(pseudonym).encode() + b"\n"
+    kept = optouts.apply(orjson.loads(text))
+    if kept is None:
+        return None
+    if deidentification is not None:
+        kept = deidentification.apply(kept)
+    return orjson.dumps(kept, option=orjson.OPT_APPEND_NEWLINE)
 
 
 def _check_target(out: Path) -> None:

@@ -28,6 +28,10 @@ class ResourceSource(Protocol):
 
     def resources(self, resource_type: str) -> Iterator[dict[str, Any]]: ...
 
+    def texts(self, resource_type: str) -> Iterator[str]:
+        """What :meth:`resources` yields, as each resource's JSON text (valid JSON)."""
+        ...
+
     def compartment(self, patient_ids: Sequence[str]) -> Iterable[tuple[str, str]]:
         """(type, id) of every resource in these patients' compartments, where the source
         indexes compartments; a folder does not (references decide there)."""
@@ -62,23 +66,35 @@ class FolderSource:
         return list(self._files)
 
     def resources(self, resource_type: str) -> Iterator[dict[str, Any]]:
+        for text, resource in self._read(resource_type):
+            yield resource if resource is not None else orjson.loads(text)
+
+    def texts(self, resource_type: str) -> Iterator[str]:
+        for text, _ in self._read(resource_type):
+            yield text
+
+    def _read(self, resource_type: str) -> Iterator[tuple[str, dict[str, Any] | None]]:
+        """Each resource's text, with the resource where checking the text parsed it."""
         path = self._files.get(resource_type)
         if path is None:
             return
         if path.suffix == ".parquet":
             for text in resource_texts(path):
-                yield orjson.loads(text)
+                yield text, None
             return
         with path.open("rb") as lines:
             for number, line in enumerate(lines, start=1):
                 if line.strip():
                     try:
-                        yield orjson.loads(line)
+                        resource = orjson.loads(line)
                     except orjson.JSONDecodeError as exc:
                         raise FHIRError(
                             f"{path.name} line {number} is not JSON ({exc}); "
                             "fix or regenerate the file"
                         ) from None
+                    # Spelled again by orjson, as the record stores JSON: a hand-written line
+                    # may repeat a key, and the text must be the resource parsed here.
+                    yield orjson.dumps(resource).decode(), resource
 
     def compartment(self, patient_ids: Sequence[str]) -> Iterable[tuple[str, str]]:
         return ()
@@ -100,6 +116,9 @@ class StoreSource:
         for stored in self.store.iter_resources([resource_type]):
             if stored.resource is not None:
                 yield stored.resource
+
+    def texts(self, resource_type: str) -> Iterator[str]:
+        return self.store.iter_json([resource_type])
 
     def compartment(self, patient_ids: Sequence[str]) -> Iterable[tuple[str, str]]:
         members: list[tuple[str, str]] = []

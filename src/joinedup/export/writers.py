@@ -9,10 +9,9 @@ DuckDB converts that in one go when the type is complete; memory stays flat eith
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, BinaryIO, Literal, Protocol
+from typing import BinaryIO, Literal, Protocol
 
 import duckdb
-import orjson
 
 from joinedup.views.columnar import streaming_connection, write_columnar
 
@@ -22,7 +21,9 @@ Format = Literal["ndjson", "parquet"]
 class ResourceWriter(Protocol):
     path: Path
 
-    def write(self, resource: dict[str, Any]) -> None: ...
+    def write(self, line: bytes) -> None:
+        """Add one resource: its JSON text and a newline."""
+        ...
 
     def close(self) -> None:
         """Finish the file at :attr:`path`."""
@@ -35,17 +36,21 @@ class ResourceWriter(Protocol):
 
 class TypeFiles:
     """Opens a writer per resource type in ``folder``. Parquet writers convert on one shared
-    DuckDB connection (one at a time), closed with :meth:`close`."""
+    DuckDB connection (one at a time), closed with :meth:`close`, and give no column to the
+    top-level elements in ``leave_out``."""
 
-    def __init__(self, folder: Path, format: Format) -> None:
+    def __init__(
+        self, folder: Path, format: Format, leave_out: frozenset[str] = frozenset()
+    ) -> None:
         self.folder = folder
         self.format = format
+        self.leave_out = leave_out
         self._connection = streaming_connection() if format == "parquet" else None
 
     def open(self, resource_type: str) -> ResourceWriter:
         if self._connection is not None:
             path = self.folder / f"{resource_type}.parquet"
-            return ColumnarResourceWriter(path, self._connection)
+            return ColumnarResourceWriter(path, self._connection, self.leave_out)
         return NdjsonResourceWriter(self.folder / f"{resource_type}.ndjson")
 
     def close(self) -> None:
@@ -58,8 +63,8 @@ class NdjsonResourceWriter:
         self.path = path
         self._file: BinaryIO = path.open("wb")
 
-    def write(self, resource: dict[str, Any]) -> None:
-        self._file.write(orjson.dumps(resource, option=orjson.OPT_APPEND_NEWLINE))
+    def write(self, line: bytes) -> None:
+        self._file.write(line)
 
     def close(self) -> None:
         self._file.close()
@@ -69,18 +74,21 @@ class NdjsonResourceWriter:
 
 
 class ColumnarResourceWriter:
-    def __init__(self, path: Path, connection: duckdb.DuckDBPyConnection) -> None:
+    def __init__(
+        self, path: Path, connection: duckdb.DuckDBPyConnection, leave_out: frozenset[str]
+    ) -> None:
         self.path = path
         self._connection = connection
+        self._leave_out = leave_out
         self._lines = NdjsonResourceWriter(path.with_name(f".{path.stem}.ndjson"))
 
-    def write(self, resource: dict[str, Any]) -> None:
-        self._lines.write(resource)
+    def write(self, line: bytes) -> None:
+        self._lines.write(line)
 
     def close(self) -> None:
         self._lines.close()
         try:
-            write_columnar(self._lines.path, self.path, self._connection)
+            write_columnar(self._lines.path, self.path, self._connection, leave_out=self._leave_out)
         finally:
             self._lines.path.unlink()
 

@@ -86,18 +86,24 @@ def streaming_connection() -> duckdb.DuckDBPyConnection:
 
 
 def write_columnar(
-    ndjson: Path, parquet: Path, connection: duckdb.DuckDBPyConnection | None = None
+    ndjson: Path,
+    parquet: Path,
+    connection: duckdb.DuckDBPyConnection | None = None,
+    *,
+    leave_out: frozenset[str] = frozenset(),
 ) -> int:
     """Convert an NDJSON file of one resource type to a columnar Parquet file; the row count.
 
     Pass a :func:`streaming_connection` to convert many files on one connection (opening one
-    takes tens of milliseconds, as long as converting a small file)."""
+    takes tens of milliseconds, as long as converting a small file). Top-level elements named
+    in ``leave_out`` get no column."""
     if connection is None:
         with streaming_connection() as own:
-            return write_columnar(ndjson, parquet, own)
+            return write_columnar(ndjson, parquet, own, leave_out=leave_out)
     if ndjson.stat().st_size == 0:
         return 0
-    columns = columnar_columns(ndjson, connection)
+    inferred = columnar_columns(ndjson, connection)
+    columns = {name: kind for name, kind in inferred.items() if name not in leave_out}
     reader = f"read_json({_literal(ndjson)}, format='newline_delimited', columns=$columns)"
     target = _literal(parquet)
     copy = f"COPY (SELECT * FROM {reader}) TO {target} (FORMAT parquet, COMPRESSION zstd)"  # noqa: S608

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import importlib.util
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from types import ModuleType
 
@@ -75,6 +75,14 @@ def store_of_kind(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> 
         store.close()
         with psycopg.connect(base, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def store_factory(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Callable[[str], AbstractContextManager[Store]]:
+    """Opens an empty store of a kind (``sqlite`` or ``postgres``) for the test."""
+    return lambda kind: store_of_kind(kind, request, tmp_path)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
