@@ -17,7 +17,13 @@ included, authorised with a dev ``system/*.rs`` token), then measures, taking th
   other over one keep-alive connection, scaled to resources/s.
 
 Peak RSS is the server's high-water mark over the export runs (``VmHWM``) and the snapshot
-process's ``ru_maxrss``. Prints a markdown table.
+process's ``ru_maxrss``; the snapshot's CPU is the process's user + system time (its DuckDB
+threads included) per resource. Prints a markdown table.
+
+    python benchmarks/export.py --store /tmp/snapshot-5m/record.db --runs 3
+
+instead measures only the snapshot, of an existing SQLite record (a large one takes long to
+build: `joinedup synth`, then the loading ``--workdir`` does or `joinedup load`).
 
     python benchmarks/export.py --round-trip ../shared/reference/synthea-r4
 
@@ -60,6 +66,7 @@ class Figures:
     export_rate: float
     export_rss_mb: float
     snapshot_rate: float
+    snapshot_cpu_us: float
     snapshot_rss_mb: float
     baseline_rate: float
 
@@ -73,6 +80,12 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=1000, help="resources read by the baseline")
     parser.add_argument("--workdir", type=Path, default=None, help="keep data here between runs")
     parser.add_argument(
+        "--store",
+        type=Path,
+        metavar="RECORD_DB",
+        help="instead: measure only the snapshot of this existing SQLite record",
+    )
+    parser.add_argument(
         "--round-trip",
         type=Path,
         metavar="SYNTHEA_DIR",
@@ -81,6 +94,11 @@ def main() -> None:
     )
     args = parser.parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="export-bench-"))
+    if args.store:
+        snapshot_only(args.store, workdir / "snapshot", args.runs)
+        if args.workdir is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+        return
     if args.round_trip:
         round_trip(args.round_trip, workdir / "round-trip")
         return
@@ -122,8 +140,11 @@ def measure(folder: Path, people: int, runs: int, sample: int) -> Figures:
         resources=resources,
         export_rate=resources / statistics.median(export_times),
         export_rss_mb=export_rss,
-        snapshot_rate=resources / statistics.median(t for t, _ in snapshot_runs),
-        snapshot_rss_mb=max(rss for _, rss in snapshot_runs),
+        snapshot_rate=resources / statistics.median(run.seconds for run in snapshot_runs),
+        snapshot_cpu_us=statistics.median(run.cpu_seconds for run in snapshot_runs)
+        / resources
+        * 1e6,
+        snapshot_rss_mb=max(run.rss_mb for run in snapshot_runs),
         baseline_rate=baseline,
     )
 
@@ -283,7 +304,44 @@ def baseline_rate(client: httpx.Client, base: str, database: Path, sample: int) 
     return len(keys) / (time.perf_counter() - started)
 
 
-def snapshot_once(database: Path, out: Path, env: dict[str, str]) -> tuple[float, float]:
+@dataclass
+class SnapshotRun:
+    seconds: float
+    cpu_seconds: float
+    rss_mb: float
+
+
+def snapshot_only(database: Path, out: Path, runs: int) -> None:
+    """The snapshot of an existing record, ``runs`` times; prints one line per run and the
+    medians."""
+    if not database.exists():
+        raise SystemExit(f"there is no record at {database}")
+    resources = count_resources(database)
+    env = {
+        **os.environ,
+        "JOINEDUP_DATA_DIR": str(out.parent / "data"),
+        "JOINEDUP_PSEUDONYM_KEY": KEY,
+    }
+    measured = []
+    for _ in range(runs):
+        run = snapshot_once(database, out, env)
+        measured.append(run)
+        print(
+            f"{resources:,} resources: {run.seconds:.1f} s, {resources / run.seconds:,.0f}/s, "
+            f"CPU {run.cpu_seconds / resources * 1e6:.1f} µs/resource, peak RSS "
+            f"{run.rss_mb:,.0f} MB, load average {os.getloadavg()[0]:.1f}"
+        )
+    seconds = statistics.median(run.seconds for run in measured)
+    cpu = statistics.median(run.cpu_seconds for run in measured)
+    print(
+        f"\nmedian of {runs}: {resources / seconds:,.0f} resources/s, "
+        f"CPU {cpu / resources * 1e6:.1f} µs/resource, "
+        f"peak RSS {max(run.rss_mb for run in measured):,.0f} MB"
+    )
+    shutil.rmtree(out, ignore_errors=True)
+
+
+def snapshot_once(database: Path, out: Path, env: dict[str, str]) -> SnapshotRun:
     started = time.perf_counter()
     process = subprocess.Popen(
         [JOINEDUP, "snapshot", "--db", f"sqlite:///{database}", "--out", str(out)],
@@ -296,7 +354,7 @@ def snapshot_once(database: Path, out: Path, env: dict[str, str]) -> tuple[float
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise SystemExit(f"joinedup snapshot failed with exit code {process.returncode}")
-    return elapsed, usage.ru_maxrss / 1024
+    return SnapshotRun(elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
 
 
 def high_water_mb(pid: int) -> float:
@@ -316,14 +374,14 @@ def print_table(rows: list[Figures], runs: int) -> None:
     print(f"\nMedian of {runs} runs; SQLite record; resources/s (higher is better).\n")
     print(
         "| people | resources | `$export` NDJSON | de-identified Parquet snapshot | "
-        "naive REST reads | `$export` ÷ naive | peak RSS `$export` server | "
-        "peak RSS snapshot |"
+        "snapshot CPU per resource | naive REST reads | `$export` ÷ naive | "
+        "peak RSS `$export` server | peak RSS snapshot |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(
             f"| {r.people:,} | {r.resources:,} | {r.export_rate:,.0f}/s | "
-            f"{r.snapshot_rate:,.0f}/s | "
+            f"{r.snapshot_rate:,.0f}/s | {r.snapshot_cpu_us:.1f} µs | "
             f"{r.baseline_rate:,.0f}/s | {r.export_rate / r.baseline_rate:,.1f}× | "
             f"{r.export_rss_mb:,.0f} MB | {r.snapshot_rss_mb:,.0f} MB |"
         )
