@@ -11,6 +11,7 @@ person leaves DuckDB, except the unit values of a ``mean`` measure, whose t inte
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import duckdb
@@ -21,10 +22,12 @@ from sqlglot.errors import SqlglotError
 
 from joinedup.measures.compute.cells import (
     PERSON_CELL_SQL,
+    POPULATION_CELLS_SQL,
     denominator_cells,
     forget_denominators,
     install_cells,
     numerator_cells_sql,
+    population_cells,
     unit_cells_sql,
 )
 from joinedup.measures.compute.periods import Period
@@ -64,7 +67,17 @@ _POPULATION_SQL = """
      AND (pe.death_date IS NULL OR pe.death_date >= p.period_start)
 """
 #: The queries over the standard tables that counting runs besides the measures' own.
-READS = (_POPULATION_SQL, PERSON_CELL_SQL)
+READS = (_POPULATION_SQL, PERSON_CELL_SQL, POPULATION_CELLS_SQL)
+#: What a plain population denominator's condition may be made of (:func:`_plain_population`):
+#: columns, constants and operators, nothing that reads another row or table or varies by call.
+_PLAIN_CONDITION = (
+    exp.Column, exp.Identifier, exp.Literal, exp.Boolean, exp.Null, exp.Paren, exp.Neg,
+    exp.Not, exp.And, exp.Or, exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Between,
+    exp.In, exp.Is, exp.Add, exp.Sub, exp.Mul, exp.Div, exp.IntDiv, exp.Mod, exp.Cast,
+    exp.DataType,
+)  # fmt: skip
+#: The columns of ``population`` shared by everyone a population cell sums.
+_CELL_COLUMNS = frozenset({"period_start", "age"})
 
 
 class MeasureSQLError(ValueError):
@@ -107,9 +120,78 @@ def install_population(connection: duckdb.DuckDBPyConnection) -> None:
     connection.execute(f"CREATE OR REPLACE TEMP TABLE population AS {_POPULATION_SQL}")
 
 
+@dataclass(frozen=True)
+class _PlainPopulation:
+    """A denominator that takes from ``population`` everyone meeting ``condition``."""
+
+    condition: str | None
+    weighted: bool
+    """weighted by ``person_years`` (else one each)"""
+
+
+def _plain_population(sql: str) -> _PlainPopulation | None:
+    """The denominator ``SELECT period_start, person_id[, person_years AS weight] FROM
+    population [WHERE condition]``, the condition over ``period_start`` and ``age`` alone, or
+    None for any other query. Its sums per cell come from the population cells, without a row
+    per person and period (:func:`population_cells`)."""
+    try:
+        tree = sqlglot.parse_one(sql, read="duckdb")
+    except SqlglotError:
+        return None
+    if not isinstance(tree, exp.Select):
+        return None
+    source: exp.Expression | None = None
+    where: exp.Expression | None = None
+    for key, value in tree.args.items():
+        if isinstance(value, exp.From):
+            source = value.this
+        elif isinstance(value, exp.Where):
+            where = value.this
+        elif value and key != "expressions":
+            return None  # joins, grouping, DISTINCT, LIMIT, WITH ...
+    if not isinstance(source, exp.Table) or source.name != "population":
+        return None
+    if any(value for key, value in source.args.items() if key not in ("this", "alias")):
+        return None
+    qualifiers = ("", source.alias_or_name)
+
+    def own(node: exp.Expression) -> bool:
+        return (
+            isinstance(node, exp.Column)
+            and node.table in qualifiers
+            and not node.args.get("db")
+            and not node.args.get("catalog")
+        )
+
+    outputs = {}
+    for column in tree.expressions:
+        read = column.this if isinstance(column, exp.Alias) else column
+        if not own(read):
+            return None
+        outputs[column.alias_or_name] = read.name
+    plain = {"period_start": "period_start", "person_id": "person_id"}
+    weighted = {**plain, "weight": "person_years"}
+    if len(outputs) != len(tree.expressions) or outputs not in (plain, weighted):
+        return None
+    if where is None:
+        return _PlainPopulation(None, outputs == weighted)
+    for node in where.walk():
+        if not isinstance(node, _PLAIN_CONDITION):
+            return None
+        if isinstance(node, exp.Column) and not (own(node) and node.name in _CELL_COLUMNS):
+            return None
+    unqualified = where.transform(
+        lambda node: exp.column(node.name) if isinstance(node, exp.Column) else node
+    )
+    return _PlainPopulation(unqualified.sql(dialect="duckdb"), outputs == weighted)
+
+
 def reads_population(measure: MeasureDefinition) -> bool:
-    """Whether the measure's numerator or denominator SQL reads the ``population`` table."""
-    for sql in (measure.numerator, measure.denominator):
+    """Whether the measure's numerator or denominator SQL reads the ``population`` table row
+    by row, so it must be built (a plain population denominator is summed without it)."""
+    denominator = measure.denominator
+    row_by_row = denominator if denominator and not _plain_population(denominator) else None
+    for sql in (measure.numerator, row_by_row):
         if not sql:
             continue
         try:
@@ -171,8 +253,13 @@ def _cells_sql(
     numerator = _numerator_sql(connection, measure)
     if measure.type in (MeasureType.mean, MeasureType.median_time):
         return unit_cells_sql(numerator, aged)
+    plain = _plain_population(measure.denominator or "")
     try:
-        shared = denominator_cells(connection, _denominator_sql(connection, measure), aged)
+        shared = (
+            population_cells(connection, plain.condition, plain.weighted, aged)
+            if plain
+            else denominator_cells(connection, _denominator_sql(connection, measure), aged)
+        )
     except duckdb.Error as exc:
         raise MeasureSQLError(f"measure {measure.id}: denominator: {exc}".splitlines()[0]) from None
     return f"""
