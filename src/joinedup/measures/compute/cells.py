@@ -78,13 +78,17 @@ def install_cells(connection: duckdb.DuckDBPyConnection) -> None:
     forget_denominators(connection)
 
 
+def _has_temp_table(connection: duckdb.DuckDBPyConnection, name: str) -> bool:
+    found = connection.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = $name",
+        {"name": name},
+    ).fetchall()
+    return bool(found[0][0])
+
+
 def forget_denominators(connection: duckdb.DuckDBPyConnection) -> None:
     """Drop every summed denominator: the periods or the tables they were read from changed."""
-    exists = connection.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = $name",
-        {"name": _REGISTRY},
-    ).fetchall()[0][0]
-    if exists:
+    if _has_temp_table(connection, _REGISTRY):
         for (table,) in connection.execute(f"SELECT name FROM {_REGISTRY}").fetchall():  # noqa: S608
             connection.execute(f'DROP TABLE IF EXISTS "{table}"')
     connection.execute(f"DROP TABLE IF EXISTS {_POPULATION_CELLS}")
@@ -134,11 +138,7 @@ def population_cells(
     by their ``person_years`` or by one each: summed from :data:`POPULATION_CELLS_SQL`, whose
     rows each hold people of one period and age, so the condition holds for all of a row or
     none of it."""
-    exists = connection.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = $name",
-        {"name": _POPULATION_CELLS},
-    ).fetchall()[0][0]
-    if not exists:
+    if not _has_temp_table(connection, _POPULATION_CELLS):
         connection.execute(f"CREATE TEMP TABLE {_POPULATION_CELLS} AS {POPULATION_CELLS_SQL}")
     # The band is named apart from ``age`` until the condition has read the age in years.
     return _shared(
