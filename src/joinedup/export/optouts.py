@@ -16,7 +16,7 @@ Groups and Lists are cohorts, not the person's data: they lose the member, not t
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import orjson
@@ -63,12 +63,18 @@ def opted_out_patients(consents: Iterable[dict[str, Any]]) -> set[str]:
     return patients
 
 
-def stream_order(types: Iterable[str]) -> list[str]:
-    """Patients first, then clinical types alphabetically, then :data:`LATE_TYPES` in order."""
-    present = set(types)
-    late = [t for t in LATE_TYPES if t in present]
-    early = sorted(present - set(late) - {"Patient"})
-    return (["Patient"] if "Patient" in present else []) + early + late
+def stream_order(sizes: Mapping[str, int]) -> list[str]:
+    """The types of ``sizes`` largest first (by resources or bytes; ties alphabetically),
+    except :data:`LATE_TYPES`, which come last in their own order.
+
+    Patients and clinical resources are removed by who they are or refer to (an opted-out
+    Patient is removed from the start), so their order matters only for chains that neither
+    that reference nor a compartment catches: an earlier type's removals reach a later one.
+    Largest first lets a snapshot convert the biggest file while the rest stream, instead of
+    after them."""
+    late = [t for t in LATE_TYPES if t in sizes]
+    early = sorted(set(sizes) - set(late), key=lambda t: (-sizes[t], t))
+    return early + late
 
 
 class OptOutFilter:

@@ -60,7 +60,7 @@ def write_snapshot(
     """
     _check_target(out)
     started = datetime.now(UTC)
-    types = stream_order(source.resource_types())
+    types = stream_order(source.type_sizes())
     if deidentification is not None:
         patients = opted_out_patients(source.resources("Consent"))
         optouts = OptOutFilter(patients, source.compartment(sorted(patients)))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import orjson
 
@@ -17,13 +17,15 @@ from joinedup.store.base import Store
 from joinedup.views.columnar import resource_texts
 
 _COMPARTMENT_BATCH = 500
+_Value = TypeVar("_Value", str, int)
 
 
 class ResourceSource(Protocol):
     description: str
 
-    def resource_types(self) -> list[str]:
-        """Types that have at least one current resource."""
+    def type_sizes(self) -> dict[str, int]:
+        """Each type that has at least one current resource, with its size: a count of
+        resources or of bytes, enough to tell the big types from the small."""
         ...
 
     def resources(self, resource_type: str) -> Iterator[dict[str, Any]]: ...
@@ -62,8 +64,8 @@ class FolderSource:
                 f"{folder} holds no <Type>.ndjson or <Type>.parquet files", code="not-found"
             )
 
-    def resource_types(self) -> list[str]:
-        return list(self._files)
+    def type_sizes(self) -> dict[str, int]:
+        return {resource_type: path.stat().st_size for resource_type, path in self._files.items()}
 
     def resources(self, resource_type: str) -> Iterator[dict[str, Any]]:
         for text, resource in self._read(resource_type):
@@ -107,10 +109,15 @@ class StoreSource:
         self.store = store
         self.description = f"record store ({store.dialect})"
 
-    def resource_types(self) -> list[str]:
+    def type_sizes(self) -> dict[str, int]:
         with self.store.transaction() as tx:
-            rows = tx.execute("SELECT DISTINCT resource_type FROM resource WHERE deleted = 0")
-        return sorted(str(row[0]) for row in rows)
+            present = tx.execute("SELECT DISTINCT resource_type FROM resource WHERE deleted = 0")
+            # Deleted rows counted too: then only the (resource_type, ...) index is read.
+            counts = tx.execute(
+                "SELECT resource_type, count(*) FROM resource GROUP BY resource_type"
+            )
+        sizes = {str(resource_type): int(count) for resource_type, count in counts}
+        return {str(resource_type): sizes[str(resource_type)] for (resource_type,) in present}
 
     def resources(self, resource_type: str) -> Iterator[dict[str, Any]]:
         for stored in self.store.iter_resources([resource_type]):
@@ -120,17 +127,33 @@ class StoreSource:
     def texts(self, resource_type: str) -> Iterator[str]:
         return self.store.iter_json([resource_type])
 
-    def compartment(self, patient_ids: Sequence[str]) -> Iterable[tuple[str, str]]:
-        members: list[tuple[str, str]] = []
-        for start in range(0, len(patient_ids), _COMPARTMENT_BATCH):
-            batch = list(patient_ids[start : start + _COMPARTMENT_BATCH])
-            marks = ", ".join("?" for _ in batch)
+    def compartment(self, patient_ids: Sequence[str]) -> Iterator[tuple[str, str]]:
+        # The compartment index first, then the members' rows in table order: looked up in
+        # the index's order they are random reads all over a large record. Yielded, not
+        # listed: the opt-out keeps them in a set of its own.
+        pks: list[int] = []
+        for batch in _batches(patient_ids):
             with self.store.transaction() as tx:
                 rows = tx.execute(
-                    "SELECT r.resource_type, r.id FROM patient_compartment pc "  # noqa: S608 - marks only
-                    "JOIN resource r ON r.pk = pc.resource_pk "
-                    f"WHERE r.deleted = 0 AND pc.patient_id IN ({marks})",
+                    "SELECT resource_pk FROM patient_compartment "  # noqa: S608 - marks only
+                    f"WHERE patient_id IN ({_marks(batch)})",
                     batch,
                 )
-            members.extend((str(t), str(i)) for t, i in rows)
-        return members
+            pks.extend(int(pk) for (pk,) in rows)
+        for pk_batch in _batches(sorted(set(pks))):
+            with self.store.transaction() as tx:
+                found = tx.execute(
+                    "SELECT resource_type, id FROM resource "  # noqa: S608 - marks only
+                    f"WHERE deleted = 0 AND pk IN ({_marks(pk_batch)})",
+                    pk_batch,
+                )
+            yield from ((str(t), str(i)) for t, i in found)
+
+
+def _batches(values: Sequence[_Value]) -> Iterator[list[_Value]]:
+    for start in range(0, len(values), _COMPARTMENT_BATCH):
+        yield list(values[start : start + _COMPARTMENT_BATCH])
+
+
+def _marks(batch: Sequence[object]) -> str:
+    return ", ".join("?" for _ in batch)

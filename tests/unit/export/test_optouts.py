@@ -64,6 +64,15 @@ def test_cohorts_lose_the_member_not_the_cohort() -> None:
     assert optouts.apply({"resourceType": "Condition", "id": "x"}) is None
 
 
-def test_stream_order_puts_patients_first_and_resources_about_resources_last() -> None:
-    order = stream_order(["Provenance", "Observation", "Claim", "Patient", "Encounter"])
-    assert order == ["Patient", "Encounter", "Observation", "Claim", "Provenance"]
+def test_stream_order_puts_the_largest_first_and_resources_about_resources_last() -> None:
+    sizes = {"Provenance": 9, "Observation": 5, "Claim": 1, "Patient": 2, "Encounter": 7}
+    order = stream_order(sizes | {"Condition": 5, "Location": 1})
+    assert order == [
+        "Encounter",
+        "Condition",
+        "Observation",
+        "Patient",
+        "Location",
+        "Claim",
+        "Provenance",
+    ]
