@@ -68,16 +68,15 @@ class Verbatim:
         """The text with each reference to a Patient replaced by ``Patient/<pseudonym>``, as
         the transform does; ``pseudonym`` takes a Patient id."""
         text = self.text
+        spaced = '{"reference": "' in text
         for reference in set(self.references):
             if reference.startswith(_PATIENT):
                 replacement = f'{{"reference":"{_PATIENT}{pseudonym(reference[len(_PATIENT) :])}"}}'
                 # Without a backslash in the text a quote only delimits, so the bare object's
                 # spellings occur nowhere but where it is a reference.
-                for spelling in (
-                    f'{{"reference":"{reference}"}}',
-                    f'{{"reference": "{reference}"}}',
-                ):
-                    text = text.replace(spelling, replacement)
+                text = text.replace(f'{{"reference":"{reference}"}}', replacement)
+                if spaced:
+                    text = text.replace(f'{{"reference": "{reference}"}}', replacement)
         return text
 
 
