@@ -110,9 +110,9 @@ def _write_types(
     leave_out = RESOURCE_ELEMENTS_REMOVED if deidentification is not None else frozenset()
     files = TypeFiles(folder, format, leave_out)
     # Finishing a type's file (the Parquet conversion, in DuckDB outside the GIL) overlaps
-    # with streaming the next types through Python; two at a time, so that the small types
-    # streamed last do not wait behind a big one's conversion.
-    finishing = ThreadPoolExecutor(max_workers=2, thread_name_prefix="snapshot-finish")
+    # with streaming the next types through Python. One at a time: two at once ran out of
+    # DuckDB's memory limit, and largest first leaves little to convert at the end.
+    finishing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot-finish")
     finished: list[tuple[ResourceWriter, Future[None]]] = []
     counts: dict[str, int] = {}
     try:

@@ -40,7 +40,7 @@ _KEPT = {"varchar": "VARCHAR", "boolean": "BOOLEAN", "bigint": "BIGINT", "intege
 #: element (letters only) can shadow it. NULL object members are absent elements and go, at
 #: every depth; NULLs inside arrays stay (they align ``_given: [null, {...}]`` with ``given``).
 _ROW = '"joinedup:row"'
-_CONVERSION_MEMORY = "256MB"
+_CONVERSION_MEMORY = "512MB"
 _RESOURCE_JSON = f"json_strip_nulls(to_json({_ROW}))::VARCHAR"
 
 
@@ -151,9 +151,9 @@ def streaming_connection() -> duckdb.DuckDBPyConnection:
 
     These queries stream, but DuckDB keeps buffers up to 80% of RAM by default, so without
     the limit memory grew with the file (760-830 MB peak converting a 580 MB NDJSON file,
-    470-480 MB with a 512 MB limit, in about the same time). With 256 MB a snapshot of 5.2M
-    resources peaked at 470 MB instead of 600 MB, and no slower. DuckDB's progress bar would
-    print over the caller's."""
+    470-480 MB with a 512 MB limit, in about the same time). 256 MB was tried: two
+    conversions at once then ran out of it, and one at a time took 15% longer at 5.2M
+    resources. DuckDB's progress bar would print over the caller's."""
     connection = duckdb.connect()
     connection.execute(f"SET memory_limit = '{_CONVERSION_MEMORY}'")
     connection.execute("SET enable_progress_bar = false")
