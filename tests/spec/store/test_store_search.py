@@ -340,6 +340,16 @@ def test_total_modes_and_summary_count(loaded: Store) -> None:
     counted = loaded.search(parse_search("Observation", [("_summary", "count")]))
     assert counted.total == 5 and counted.matches == []
     assert loaded.search(parse_search("Observation", [("_count", "2")])).total == 5
+    # A first page holding every match counts them itself; a full one or a later one asks.
+    assert loaded.search(parse_search("Observation", [("_count", "6")])).total == 5
+    assert loaded.search(parse_search("Observation", [("_count", "5")])).total == 5
+    first = loaded.search(parse_search("Observation", [("_count", "4")]))
+    later = parse_search("Observation", [("_count", "4"), ("_cursor", first.next_cursor or "")])
+    assert first.total == 5 and loaded.search(later).total == 5
+    assert len(loaded.search(later).matches) == 1
+    only_count = [("_summary", "count"), ("_total", "none")]
+    assert loaded.search(parse_search("Observation", only_count)).total == 5
+    assert loaded.search(parse_search("Observation", [("_count", "0")])).total == 5
 
 
 def test_unknown_parameters_lenient_and_strict(loaded: Store) -> None:

@@ -111,11 +111,13 @@ def run_search(db: Database, query: SearchQuery, restriction: Restriction | None
         f"{of_type[0]} AND r.deleted = 0 AND ({criteria[0]}) AND ({allowed[0]})",
         [*of_type[1], *criteria[1], *allowed[1]],
     )
-    total = None
-    if query.total != "none" or query.summary == "count":
-        total = int(db.query(f"SELECT COUNT(*) FROM resource r WHERE {where[0]}", where[1])[0][0])
+
+    def counted() -> int:
+        return int(db.query(f"SELECT COUNT(*) FROM resource r WHERE {where[0]}", where[1])[0][0])
+
     if query.summary == "count" or query.count == 0:
-        return SearchPage(matches=[], total=total)
+        wanted = query.summary == "count" or query.total != "none"
+        return SearchPage(matches=[], total=counted() if wanted else None)
 
     sort_sql: list[str] = []
     sort_params: list[Any] = []
@@ -142,6 +144,10 @@ def run_search(db: Database, query: SearchQuery, restriction: Restriction | None
     rows = db.query(sql, [*sort_params, *where[1], *after[1], query.count + 1])
     more = len(rows) > query.count
     rows = rows[: query.count]
+    total = None
+    if query.total != "none":
+        # A first page that holds every match is its own count (most searches for a person).
+        total = len(rows) if key is None and not more else counted()
     if direction == "p":
         rows.reverse()
 
