@@ -155,12 +155,7 @@ class ColumnarResourceWriter:
         inferred = [future.result() for future, _ in self._inferred]
         if self._in_part:
             inferred.append(columnar_columns(self._parts[-1], self._cursor))
-        columns: Columns | None = inferred[0]
-        for part in inferred[1:]:
-            if columns is None:
-                return None
-            columns = merged_columns(columns, part)
-        return columns
+        return merged_columns(inferred)
 
     def _next_part(self) -> NdjsonResourceWriter:
         part = self.path.with_name(f".{self.path.stem}.{len(self._parts)}.ndjson")

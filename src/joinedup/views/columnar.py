@@ -123,13 +123,18 @@ def _merged_fields(first: Columns, second: Columns, json_unknown: bool) -> Colum
     return {name: _merged(first.get(name), second.get(name), json_unknown) for name in names}
 
 
-def merged_columns(first: Columns, second: Columns) -> Columns | None:
-    """The columns of two parts of one type's NDJSON read as one file (``second`` after), or
-    ``None`` where the parts alone cannot tell: a ``JSON`` in one part (a clash of types, or
-    only empty lists or objects seen) where the other has a type. Checked against DuckDB's
+def merged_columns(parts: Sequence[Columns]) -> Columns | None:
+    """The columns of one type's NDJSON read as one file, from those of its parts in order,
+    or ``None`` where the parts alone cannot tell: a ``JSON`` in one part (a clash of types,
+    or only empty lists or objects seen) where another has a type. Checked against DuckDB's
     inference over the whole file in ``tests/spec/views/test_columnar_parts.py``."""
-    merged = _merged_fields(first, second, json_unknown=False)
-    return merged if merged == _merged_fields(first, second, json_unknown=True) else None
+    columns: Columns = {}
+    for part in parts:
+        merged = _merged_fields(columns, part, json_unknown=False)
+        if merged != _merged_fields(columns, part, json_unknown=True):
+            return None
+        columns = merged
+    return columns
 
 
 def columnar_columns(

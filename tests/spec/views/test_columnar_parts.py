@@ -19,7 +19,6 @@ from hypothesis import strategies as st
 from joinedup.export.writers import TypeFiles
 from joinedup.synth.generator import SynthOptions, generate
 from joinedup.views.columnar import (
-    Columns,
     columnar_columns,
     merged_columns,
     streaming_connection,
@@ -65,15 +64,6 @@ def parquet_of(path: Path) -> tuple[Any, list[dict[str, Any]]]:
     return table.schema, table.to_pylist()
 
 
-def merged(parts: list[Path], connection: Any) -> Columns | None:
-    columns: Columns | None = columnar_columns(parts[0], connection)
-    for part in parts[1:]:
-        if columns is None:
-            return None
-        columns = merged_columns(columns, columnar_columns(part, connection))
-    return columns
-
-
 @settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -89,7 +79,7 @@ def test_parts_merge_to_the_columns_duckdb_infers_over_the_whole_file(
     ]
     whole = written(folder / "whole.ndjson", resources)
     with streaming_connection() as connection:
-        columns = merged(parts, connection)
+        columns = merged_columns([columnar_columns(p, connection) for p in parts])
         assume(columns is not None)  # undecided: the writer infers the parts together
         assert write_columnar(whole, folder / "whole.parquet", connection) == len(resources)
         converted = write_columnar(parts, folder / "parts.parquet", connection, columns=columns)
@@ -111,7 +101,8 @@ def test_parts_of_fhir_resources_merge_without_inferring_again(tmp_path: Path) -
             for start in range(0, len(lines), 5):
                 parts.append(tmp_path / f"{source.stem}.{start}.ndjson")
                 parts[-1].write_bytes(b"".join(lines[start : start + 5]))
-            assert merged(parts, connection) == columnar_columns(source, connection), source.stem
+            merged = merged_columns([columnar_columns(p, connection) for p in parts])
+            assert merged == columnar_columns(source, connection), source.stem
 
 
 def test_the_snapshot_writer_infers_parts_in_the_background_to_the_same_files(
